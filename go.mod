@@ -1,0 +1,10 @@
+module github.com/cairn-mpc/cairn
+
+go 1.26
+
+require (
+	filippo.io/edwards25519 v1.2.0 // indirect
+	github.com/decred/dcrd/dcrec/secp256k1/v4 v4.4.1 // indirect
+	github.com/fxamacker/cbor/v2 v2.9.6 // indirect
+	github.com/x448/float16 v0.8.4 // indirect
+)

@@ -1,0 +1,237 @@
+package curve
+
+import (
+	"crypto/subtle"
+	"fmt"
+	"io"
+	"math/big"
+
+	"github.com/decred/dcrd/dcrec/secp256k1/v4"
+)
+
+// Secp256k1 is the secp256k1 group of SEC 2, with SEC1 compressed points.
+//
+// Point multiplication uses decred's ScalarMultNonConst and
+// ScalarBaseMultNonConst, the routines dcrd and btcd sign with; the scalar and
+// field arithmetic around them is constant time.
+var Secp256k1 Curve = secpCurve{}
+
+type secpCurve struct{}
+
+type secpScalar struct{ s secp256k1.ModNScalar }
+
+type secpPoint struct{ p secp256k1.JacobianPoint } // always affine (Z = 1) or identity (Z = 0)
+
+var secpOrder = secp256k1.S256().N
+
+func (secpCurve) Name() string      { return "secp256k1" }
+func (secpCurve) ScalarSize() int   { return 32 }
+func (secpCurve) PointSize() int    { return 33 }
+func (secpCurve) NewScalar() Scalar { return &secpScalar{} }
+
+func (secpCurve) ScalarFromUint64(v uint64) Scalar {
+	var b [32]byte
+	for i := 0; i < 8; i++ {
+		b[31-i] = byte(v >> (8 * i))
+	}
+	r := &secpScalar{}
+	r.s.SetBytes(&b)
+	return r
+}
+
+func (c secpCurve) RandomScalar(rand io.Reader) (Scalar, error) {
+	var b [32]byte
+	for {
+		if _, err := io.ReadFull(rand, b[:]); err != nil {
+			return nil, fmt.Errorf("curve: reading randomness: %w", err)
+		}
+		r := &secpScalar{}
+		overflow := r.s.SetBytes(&b)
+		clear(b[:])
+		if overflow == 0 && !r.s.IsZero() {
+			return r, nil
+		}
+	}
+}
+
+func (secpCurve) DecodeScalar(b []byte) (Scalar, error) {
+	if len(b) != 32 {
+		return nil, fmt.Errorf("%w: secp256k1 scalar is %d bytes, want 32", ErrInvalidScalar, len(b))
+	}
+	var a [32]byte
+	copy(a[:], b)
+	r := &secpScalar{}
+	if r.s.SetBytes(&a) != 0 {
+		return nil, fmt.Errorf("%w: secp256k1 scalar not below the group order", ErrInvalidScalar)
+	}
+	return r, nil
+}
+
+func (secpCurve) ReduceScalar(b []byte) Scalar {
+	if len(b) > 64 {
+		panic("curve: ReduceScalar input longer than 64 bytes")
+	}
+	n := new(big.Int).SetBytes(b)
+	n.Mod(n, secpOrder)
+	var a [32]byte
+	n.FillBytes(a[:])
+	r := &secpScalar{}
+	r.s.SetBytes(&a)
+	return r
+}
+
+func (secpCurve) Identity() Point { return &secpPoint{} }
+
+func (secpCurve) Generator() Point {
+	r := &secpPoint{}
+	var one secp256k1.ModNScalar
+	one.SetInt(1)
+	secp256k1.ScalarBaseMultNonConst(&one, &r.p)
+	r.p.ToAffine()
+	return r
+}
+
+func (secpCurve) DecodePoint(b []byte) (Point, error) {
+	if len(b) != 33 || (b[0] != 0x02 && b[0] != 0x03) {
+		return nil, fmt.Errorf("%w: secp256k1 point must be 33-byte compressed SEC1", ErrInvalidPoint)
+	}
+	pk, err := secp256k1.ParsePubKey(b)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrInvalidPoint, err)
+	}
+	r := &secpPoint{}
+	pk.AsJacobian(&r.p)
+	return r, nil
+}
+
+func (secpCurve) MulBase(s Scalar) Point {
+	r := &secpPoint{}
+	secp256k1.ScalarBaseMultNonConst(&s.(*secpScalar).s, &r.p)
+	r.p.ToAffine()
+	return r
+}
+
+func (a *secpScalar) Add(b Scalar) Scalar {
+	r := &secpScalar{}
+	r.s.Add2(&a.s, &b.(*secpScalar).s)
+	return r
+}
+
+func (a *secpScalar) Sub(b Scalar) Scalar {
+	var nb secp256k1.ModNScalar
+	nb.NegateVal(&b.(*secpScalar).s)
+	r := &secpScalar{}
+	r.s.Add2(&a.s, &nb)
+	return r
+}
+
+func (a *secpScalar) Mul(b Scalar) Scalar {
+	r := &secpScalar{}
+	r.s.Mul2(&a.s, &b.(*secpScalar).s)
+	return r
+}
+
+func (a *secpScalar) Negate() Scalar {
+	r := &secpScalar{}
+	r.s.NegateVal(&a.s)
+	return r
+}
+
+// secpOrderMinus2 is n − 2, the Fermat exponent for inversion.
+var secpOrderMinus2 = new(big.Int).Sub(secpOrder, big.NewInt(2)).Bytes()
+
+// Invert computes a^(n−2) by square-and-multiply over the public exponent, so
+// its timing does not depend on a (decred's own inverse is variable time).
+func (a *secpScalar) Invert() Scalar {
+	r := &secpScalar{}
+	r.s.SetInt(1)
+	for _, byt := range secpOrderMinus2 {
+		for bit := 7; bit >= 0; bit-- {
+			r.s.Square()
+			if byt>>uint(bit)&1 == 1 {
+				r.s.Mul(&a.s)
+			}
+		}
+	}
+	return r
+}
+
+func (a *secpScalar) Equal(b Scalar) bool {
+	x, y := a.s.Bytes(), b.(*secpScalar).s.Bytes()
+	return subtle.ConstantTimeCompare(x[:], y[:]) == 1
+}
+
+func (a *secpScalar) IsZero() bool { return a.s.IsZero() }
+
+func (a *secpScalar) Bytes() []byte {
+	b := a.s.Bytes()
+	return b[:]
+}
+
+// String never prints the value: scalars are often secret.
+func (a *secpScalar) String() string { return "secp256k1.Scalar(redacted)" }
+
+func (p *secpPoint) Add(q Point) Point {
+	r := &secpPoint{}
+	secp256k1.AddNonConst(&p.p, &q.(*secpPoint).p, &r.p)
+	r.p.ToAffine()
+	return r
+}
+
+func (p *secpPoint) Sub(q Point) Point { return p.Add(q.Negate()) }
+
+func (p *secpPoint) Negate() Point {
+	r := &secpPoint{}
+	r.p.Set(&p.p)
+	if !p.IsIdentity() {
+		r.p.Y.Negate(1).Normalize()
+	}
+	return r
+}
+
+func (p *secpPoint) Mul(s Scalar) Point {
+	r := &secpPoint{}
+	secp256k1.ScalarMultNonConst(&s.(*secpScalar).s, &p.p, &r.p)
+	r.p.ToAffine()
+	return r
+}
+
+func (p *secpPoint) Equal(q Point) bool {
+	qq := q.(*secpPoint)
+	if p.IsIdentity() || qq.IsIdentity() {
+		return p.IsIdentity() && qq.IsIdentity()
+	}
+	return p.p.X.Equals(&qq.p.X) && p.p.Y.Equals(&qq.p.Y)
+}
+
+func (p *secpPoint) IsIdentity() bool {
+	return p.p.Z.IsZero() || (p.p.X.IsZero() && p.p.Y.IsZero())
+}
+
+func (p *secpPoint) Bytes() []byte {
+	if p.IsIdentity() {
+		return make([]byte, 33)
+	}
+	return secp256k1.NewPublicKey(&p.p.X, &p.p.Y).SerializeCompressed()
+}
+
+// XOnly returns the 32-byte x coordinate of a secp256k1 point (BIP340).
+func XOnly(p Point) []byte {
+	b := p.(*secpPoint).Bytes()
+	return b[1:]
+}
+
+// HasEvenY reports whether a secp256k1 point has an even y coordinate
+// (BIP340). The identity reports false.
+func HasEvenY(p Point) bool {
+	sp := p.(*secpPoint)
+	return !sp.IsIdentity() && !sp.p.Y.IsOdd()
+}
+
+// LiftX returns the secp256k1 point with x coordinate b and even y (BIP340).
+func LiftX(b []byte) (Point, error) {
+	if len(b) != 32 {
+		return nil, fmt.Errorf("%w: x-only key is %d bytes, want 32", ErrInvalidPoint, len(b))
+	}
+	return Secp256k1.DecodePoint(append([]byte{0x02}, b...))
+}
