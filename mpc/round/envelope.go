@@ -25,7 +25,7 @@ type envelopeBody struct {
 }
 
 type envelope struct {
-	_   struct{} `cbor:",toarray"`
+	_    struct{} `cbor:",toarray"`
 	Body []byte
 	Sig  []byte
 }
