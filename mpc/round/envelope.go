@@ -2,6 +2,7 @@ package round
 
 import (
 	"crypto/ed25519"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 
@@ -42,7 +43,36 @@ func Seal(key ed25519.PrivateKey, m Message, echo bool) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return wire.Marshal(envelope{Body: body, Sig: ed25519.Sign(key, body)})
+	d := bodyDigest(body)
+	return wire.Marshal(envelope{Body: body, Sig: ed25519.Sign(key, d[:])})
+}
+
+// bodyDigest is what the identity key signs: a digest of the encoded body, so
+// that an echo can carry (digest, signature) pairs that anyone can check
+// without the payload.
+func bodyDigest(body []byte) [32]byte {
+	h := sha256.New()
+	h.Write([]byte(envelopeContext))
+	h.Write(body)
+	var d [32]byte
+	h.Sum(d[:0])
+	return d
+}
+
+// VerifyDigest reports whether sig is pub's signature over an envelope whose
+// body digest is digest.
+func VerifyDigest(pub ed25519.PublicKey, digest [32]byte, sig []byte) bool {
+	return len(pub) == ed25519.PublicKeySize && ed25519.Verify(pub, digest[:], sig)
+}
+
+// EvidenceDigest returns the body digest and signature of a sealed message,
+// without verifying them.
+func EvidenceDigest(evidence []byte) ([32]byte, []byte, error) {
+	var env envelope
+	if err := wire.Unmarshal(evidence, &env); err != nil {
+		return [32]byte{}, nil, fmt.Errorf("round: envelope: %w", err)
+	}
+	return bodyDigest(env.Body), env.Sig, nil
 }
 
 // Open decodes and verifies a sealed message. key returns the identity key of
@@ -64,7 +94,7 @@ func Open(key func(PartyID) ed25519.PublicKey, b []byte) (Message, bool, error) 
 	if len(pub) != ed25519.PublicKeySize {
 		return Message{}, false, fmt.Errorf("%w: party %d", ErrUnknownSender, body.From)
 	}
-	if !ed25519.Verify(pub, env.Body, env.Sig) {
+	if d := bodyDigest(env.Body); !ed25519.Verify(pub, d[:], env.Sig) {
 		return Message{}, false, fmt.Errorf("%w: envelope from party %d", ErrBadSignature, body.From)
 	}
 	m := Message{Round: body.Round, From: PartyID(body.From), To: PartyID(body.To), Payload: body.Payload, Evidence: b}
