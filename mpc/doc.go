@@ -1,0 +1,23 @@
+// Package mpc runs Cairn's threshold protocols between signers.
+//
+// The protocols themselves (mpc/dkg, mpc/frost, …) are pure state machines
+// that implement round.Round. This package moves their messages: Runner drives
+// one party of one ceremony over a transport, and Mux lets many ceremonies
+// share one transport endpoint.
+//
+// What the runner guarantees every protocol:
+//   - Every message is sealed in an envelope signed by its sender's identity
+//     key and bound to the session, round, sender and recipient; an envelope
+//     that fails to open, or belongs to another session, never reaches a round.
+//   - Duplicates are dropped; a second, different message for the same slot is
+//     proof of equivocation and names its sender.
+//   - Messages for later rounds are buffered (within bounds) until their round.
+//   - Broadcasts are echoed: once a party holds every broadcast of a round it
+//     sends every peer the (digest, signature) of each, so a party that sent
+//     different broadcasts to different peers is caught, and named, before the
+//     round finalizes.
+//   - The context's deadline bounds the run; on expiry the error names the
+//     parties whose messages are missing.
+//
+// Every failure is an *AbortError (errors.As) naming the culprits.
+package mpc

@@ -1,0 +1,458 @@
+package mpc
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+
+	"github.com/cairn-mpc/cairn/internal/wire"
+	"github.com/cairn-mpc/cairn/mpc/round"
+	"github.com/cairn-mpc/cairn/transport"
+)
+
+// AbortError is the error of a failed ceremony; Culprits names the parties
+// that deviated (or, on a deadline, whose messages never came).
+type AbortError = round.Error
+
+// Peer is one party of a session: its protocol id, where to reach it, and the
+// identity key its envelopes are signed with.
+type Peer struct {
+	ID   round.PartyID
+	Node transport.NodeID
+	Key  ed25519.PublicKey
+}
+
+// Conn is the part of a transport a run needs. A transport.Transport is a
+// Conn; so is a Mux session.
+type Conn interface {
+	Send(ctx context.Context, to transport.NodeID, payload []byte) error
+	Receive(ctx context.Context) (transport.Frame, error)
+}
+
+// ErrRejected wraps the reason a frame was refused without aborting the run.
+var ErrRejected = errors.New("mpc: frame rejected")
+
+// Runner drives one party of one ceremony. Fill it in and call Run once.
+type Runner struct {
+	Conn     Conn
+	Protocol string          // for errors and logs
+	Session  round.SessionID // every message must carry it
+	Self     round.PartyID
+	Identity ed25519.PrivateKey // signs this party's envelopes
+	Peers    []Peer             // every party of the session, Self included
+	// Logger receives metadata only (session, round, party, reason), never
+	// payloads. Nil discards.
+	Logger *slog.Logger
+	// Rejected, if set, is told of every frame refused without aborting the
+	// run: undecodable, another session, a bad signature, a non-member, a
+	// stale round. Such frames cannot be pinned on a session party (anyone
+	// can send garbage claiming to be anyone), so they do not abort.
+	Rejected func(from transport.NodeID, err error)
+	// MaxBuffered bounds messages held for later rounds; zero means 1024.
+	MaxBuffered int
+}
+
+// maxRoundsAhead bounds how far ahead of the current round a message may be
+// buffered.
+const maxRoundsAhead = 8
+
+type slotKind uint8
+
+const (
+	kindBroadcast slotKind = iota
+	kindDirect
+	kindEcho
+)
+
+type slot struct {
+	round uint16
+	from  round.PartyID
+	kind  slotKind
+}
+
+type inbound struct {
+	m      round.Message
+	echo   bool
+	digest [32]byte
+	sig    []byte
+}
+
+type run struct {
+	*Runner
+	ctx     context.Context
+	keys    round.Keyring
+	nodes   map[round.PartyID]transport.NodeID
+	others  []round.PartyID
+	cur     round.Round
+	seen    map[slot][32]byte
+	pending map[uint16][]inbound
+	npend   int
+	myBcast map[uint16][32]byte
+
+	// State of the current round.
+	bcast    map[round.PartyID]inbound
+	direct   map[round.PartyID]bool
+	echoes   map[round.PartyID][]echoEntry
+	echoSent bool
+}
+
+// Run sends out (the first round's messages, as the protocol's constructor
+// returned them) and drives first to completion. It returns the protocol's
+// result, or an error; protocol failures and deadlines are *AbortError.
+func (r *Runner) Run(ctx context.Context, first round.Round, out []round.Message) (any, error) {
+	st, err := r.newRun(ctx, first)
+	if err != nil {
+		return nil, err
+	}
+	if err := st.send(out); err != nil {
+		return nil, err
+	}
+	for {
+		if res, done, err := st.advance(); err != nil || done {
+			return res, err
+		}
+		f, err := r.Conn.Receive(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, st.deadline(ctx.Err())
+			}
+			return nil, fmt.Errorf("mpc: %s: receiving: %w", r.Protocol, err)
+		}
+		if err := st.accept(f); err != nil {
+			return nil, err
+		}
+	}
+}
+
+func (r *Runner) newRun(ctx context.Context, first round.Round) (*run, error) {
+	if r.Conn == nil || first == nil || len(r.Identity) != ed25519.PrivateKeySize {
+		return nil, errors.New("mpc: runner needs a Conn, a first round and an identity key")
+	}
+	st := &run{
+		Runner: r, ctx: ctx, cur: first,
+		keys: round.Keyring{}, nodes: map[round.PartyID]transport.NodeID{},
+		seen: map[slot][32]byte{}, pending: map[uint16][]inbound{}, myBcast: map[uint16][32]byte{},
+	}
+	ids := make([]round.PartyID, 0, len(r.Peers))
+	for _, p := range r.Peers {
+		if len(p.Key) != ed25519.PublicKeySize || p.Node == "" {
+			return nil, fmt.Errorf("mpc: peer %d needs a node id and an identity key", p.ID)
+		}
+		if _, dup := st.keys[p.ID]; dup {
+			return nil, fmt.Errorf("mpc: peer %d listed twice", p.ID)
+		}
+		st.keys[p.ID], st.nodes[p.ID] = p.Key, p.Node
+		ids = append(ids, p.ID)
+		if p.ID != r.Self {
+			st.others = append(st.others, p.ID)
+		}
+	}
+	slices.Sort(ids)
+	if err := round.ValidateParties(ids, r.Self); err != nil {
+		return nil, fmt.Errorf("mpc: %w", err)
+	}
+	if r.MaxBuffered == 0 {
+		r.MaxBuffered = 1024
+	}
+	st.resetRound()
+	return st, nil
+}
+
+func (st *run) log() *slog.Logger {
+	if st.Logger == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return st.Logger
+}
+
+func (st *run) resetRound() {
+	st.bcast = map[round.PartyID]inbound{}
+	st.direct = map[round.PartyID]bool{}
+	st.echoes = map[round.PartyID][]echoEntry{}
+	st.echoSent = false
+}
+
+func (st *run) reject(from transport.NodeID, err error) {
+	st.log().Debug("mpc: frame rejected", "protocol", st.Protocol, "session", st.Session, "from", from, "err", err)
+	if st.Rejected != nil {
+		st.Rejected(from, fmt.Errorf("%w: %w", ErrRejected, err))
+	}
+}
+
+func (st *run) abort(rnd uint16, sentinel error, reason string, culprits ...round.PartyID) error {
+	e := round.Blame(st.Protocol, rnd, sentinel, reason, culprits...)
+	st.log().Warn("mpc: ceremony aborted", "protocol", st.Protocol, "session", st.Session, "round", rnd, "culprits", e.Culprits, "reason", reason)
+	return e
+}
+
+// send seals and sends messages a round produced.
+func (st *run) send(out []round.Message) error {
+	for _, m := range out {
+		m.Session, m.From = st.Session, st.Self
+		if err := st.sendOne(m, false); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (st *run) sendOne(m round.Message, echo bool) error {
+	sealed, err := round.Seal(st.Identity, m, echo)
+	if err != nil {
+		return fmt.Errorf("mpc: %s: sealing: %w", st.Protocol, err)
+	}
+	if m.IsBroadcast() && !echo {
+		d, _, err := round.EvidenceDigest(sealed)
+		if err != nil {
+			return err
+		}
+		st.myBcast[m.Round] = d
+	}
+	fr, err := encodeFrame(st.Session, sealed)
+	if err != nil {
+		return fmt.Errorf("mpc: %s: framing: %w", st.Protocol, err)
+	}
+	to := st.others
+	if !m.IsBroadcast() {
+		if _, ok := st.nodes[m.To]; !ok || m.To == st.Self {
+			return fmt.Errorf("mpc: %s: round addressed a message to non-member %d", st.Protocol, m.To)
+		}
+		to = []round.PartyID{m.To}
+	}
+	for _, p := range to {
+		// A failed send is not fatal: the peer may be down, and the
+		// deadline names it if its absence matters.
+		if err := st.Conn.Send(st.ctx, st.nodes[p], fr); err != nil {
+			st.log().Warn("mpc: send failed", "protocol", st.Protocol, "session", st.Session, "to", p, "err", err)
+		}
+	}
+	return nil
+}
+
+// accept opens one frame and files or processes its message. Only a proven
+// deviation by a session party returns an error.
+func (st *run) accept(f transport.Frame) error {
+	sess, sealed, err := decodeFrame(f.Payload)
+	if err != nil {
+		st.reject(f.From, err)
+		return nil
+	}
+	if sess != st.Session {
+		st.reject(f.From, fmt.Errorf("frame for session %v", sess))
+		return nil
+	}
+	m, echo, err := round.Open(st.keys.Key, sealed)
+	if err != nil {
+		st.reject(f.From, err)
+		return nil
+	}
+	switch {
+	case m.Session != st.Session:
+		st.reject(f.From, fmt.Errorf("envelope for session %v inside a frame for %v", m.Session, st.Session))
+		return nil
+	case m.From == st.Self:
+		st.reject(f.From, errors.New("envelope claims to come from this party"))
+		return nil
+	case m.To != round.Broadcast && m.To != st.Self:
+		st.reject(f.From, fmt.Errorf("envelope addressed to party %d", m.To))
+		return nil
+	case echo && !m.IsBroadcast():
+		st.reject(f.From, errors.New("direct echo"))
+		return nil
+	case m.Round == 0 || m.Round > st.cur.Number()+maxRoundsAhead:
+		st.reject(f.From, fmt.Errorf("round %d out of range", m.Round))
+		return nil
+	}
+	d, sig, err := round.EvidenceDigest(sealed)
+	if err != nil {
+		st.reject(f.From, err)
+		return nil
+	}
+	in := inbound{m: m, echo: echo, digest: d, sig: sig}
+	k := slot{round: m.Round, from: m.From, kind: kindDirect}
+	if echo {
+		k.kind = kindEcho
+	} else if m.IsBroadcast() {
+		k.kind = kindBroadcast
+	}
+	if prev, ok := st.seen[k]; ok {
+		if prev == d {
+			return nil // a duplicate delivery
+		}
+		// Two different envelopes, both signed by m.From, for one slot.
+		return st.abort(m.Round, round.ErrEquivocation, "two different signed messages for one slot", m.From)
+	}
+	switch {
+	case m.Round < st.cur.Number():
+		st.reject(f.From, fmt.Errorf("message for finished round %d", m.Round))
+		return nil
+	case m.Round > st.cur.Number():
+		if st.npend >= st.MaxBuffered {
+			st.reject(f.From, errors.New("too many messages buffered for later rounds"))
+			return nil
+		}
+		st.seen[k] = d
+		st.pending[m.Round] = append(st.pending[m.Round], in)
+		st.npend++
+		return nil
+	}
+	st.seen[k] = d
+	return st.process(in)
+}
+
+// process hands a message of the current round to the round, or records an
+// echo.
+func (st *run) process(in inbound) error {
+	m, n, exp := in.m, st.cur.Number(), st.cur.Expect()
+	switch {
+	case in.echo:
+		if !exp.Broadcast {
+			return st.abort(n, round.ErrMalformed, "echo in a round without broadcasts", m.From)
+		}
+		entries, err := decodeEcho(m.Payload)
+		if err != nil {
+			return st.abort(n, round.ErrMalformed, "undecodable echo", m.From)
+		}
+		st.echoes[m.From] = entries
+		if st.echoSent {
+			return st.checkEcho(m.From, entries)
+		}
+		return nil
+	case m.IsBroadcast() && !exp.Broadcast, !m.IsBroadcast() && !exp.Direct:
+		return st.abort(n, round.ErrMalformed, "message of a kind this round does not take", m.From)
+	}
+	if err := st.cur.Store(m); err != nil {
+		var re *round.Error
+		if errors.As(err, &re) {
+			st.log().Warn("mpc: ceremony aborted", "protocol", st.Protocol, "session", st.Session, "round", n, "culprits", re.Culprits)
+			return err
+		}
+		return st.abort(n, fmt.Errorf("%w: %w", round.ErrMalformed, err), "round refused the message", m.From)
+	}
+	if m.IsBroadcast() {
+		st.bcast[m.From] = in
+	} else {
+		st.direct[m.From] = true
+	}
+	return nil
+}
+
+// checkEcho compares one peer's echo with this party's view of the round's
+// broadcasts. A mismatch is settled by the signature in the echo: if the
+// original sender signed the other digest, the sender equivocated; if not,
+// the echoer forged it.
+func (st *run) checkEcho(echoer round.PartyID, entries []echoEntry) error {
+	n := st.cur.Number()
+	if len(entries) != len(st.others) {
+		return st.abort(n, round.ErrMalformed, "echo has the wrong number of entries", echoer)
+	}
+	covered := map[round.PartyID]bool{}
+	for _, e := range entries {
+		k := round.PartyID(e.From)
+		if _, member := st.keys[k]; !member || k == echoer || covered[k] {
+			return st.abort(n, round.ErrMalformed, "echo names a wrong party", echoer)
+		}
+		covered[k] = true
+		var want [32]byte
+		if k == st.Self {
+			want = st.myBcast[n]
+		} else {
+			want = st.bcast[k].digest
+		}
+		if bytes.Equal(e.Digest, want[:]) {
+			continue
+		}
+		var d [32]byte
+		copy(d[:], e.Digest)
+		if k != st.Self && round.VerifyDigest(st.keys[k], d, e.Sig) {
+			return st.abort(n, round.ErrEquivocation, fmt.Sprintf("party %d signed different broadcasts for parties %d and %d", k, st.Self, echoer), k)
+		}
+		return st.abort(n, round.ErrEquivocation, fmt.Sprintf("echo misreports party %d's broadcast", k), echoer)
+	}
+	return nil
+}
+
+// advance finalizes rounds while they are complete, feeding each new round
+// the messages buffered for it.
+func (st *run) advance() (any, bool, error) {
+	for {
+		if o, ok := st.cur.(*round.Output); ok {
+			return o.Result, true, nil
+		}
+		exp := st.cur.Expect()
+		n := st.cur.Number()
+		if exp.Broadcast && !st.echoSent && len(st.bcast) == len(st.others) {
+			if err := st.sendEcho(n); err != nil {
+				return nil, false, err
+			}
+			for from, entries := range st.echoes {
+				if err := st.checkEcho(from, entries); err != nil {
+					return nil, false, err
+				}
+			}
+		}
+		if exp.Broadcast && (!st.echoSent || len(st.echoes) < len(st.others)) {
+			return nil, false, nil
+		}
+		if exp.Direct && len(st.direct) < len(st.others) {
+			return nil, false, nil
+		}
+		next, out, err := st.cur.Finalize()
+		if err != nil {
+			var re *round.Error
+			if errors.As(err, &re) {
+				return nil, false, err
+			}
+			return nil, false, fmt.Errorf("mpc: %s round %d: %w", st.Protocol, n, err)
+		}
+		if next == nil {
+			return nil, false, fmt.Errorf("mpc: %s round %d finalized into nothing", st.Protocol, n)
+		}
+		st.cur = next
+		st.resetRound()
+		if err := st.send(out); err != nil {
+			return nil, false, err
+		}
+		buffered := st.pending[next.Number()]
+		delete(st.pending, next.Number())
+		st.npend -= len(buffered)
+		for _, in := range buffered {
+			if err := st.process(in); err != nil {
+				return nil, false, err
+			}
+		}
+	}
+}
+
+func (st *run) sendEcho(n uint16) error {
+	body := echoBody{}
+	for _, p := range st.others {
+		in := st.bcast[p]
+		body.Entries = append(body.Entries, echoEntry{From: uint16(p), Digest: in.digest[:], Sig: in.sig})
+	}
+	payload, err := wire.Marshal(body)
+	if err != nil {
+		return err
+	}
+	st.echoSent = true
+	return st.sendOne(round.Message{Session: st.Session, Round: n, From: st.Self, To: round.Broadcast, Payload: payload}, true)
+}
+
+// deadline builds the error for a run cut short: the culprits are the
+// parties whose messages for the current round never came.
+func (st *run) deadline(cause error) error {
+	exp := st.cur.Expect()
+	var missing []round.PartyID
+	for _, p := range st.others {
+		_, b := st.bcast[p]
+		_, e := st.echoes[p]
+		if (exp.Broadcast && (!b || (st.echoSent && !e))) || (exp.Direct && !st.direct[p]) {
+			missing = append(missing, p)
+		}
+	}
+	return st.abort(st.cur.Number(), fmt.Errorf("%w: %w", round.ErrDeadline, cause), "messages missing at the deadline", missing...)
+}
