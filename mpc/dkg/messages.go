@@ -84,13 +84,13 @@ func decodeDealing(p *params, from round.PartyID, b []byte) (*dealing, error) {
 		return nil, fmt.Errorf("%w: commitment has %d points, threshold %d needs exactly %d", round.ErrMalformed, len(m.Commitments), p.t, p.t)
 	}
 	c := p.curve
-	d := &dealing{commits: make([]curve.Point, p.t)}
+	d := &dealing{commits: make([]curve.Point, 0, p.t)}
 	for k, enc := range m.Commitments {
 		pt, err := c.DecodePoint(enc)
 		if err != nil {
 			return nil, fmt.Errorf("%w: commitment %d: %w", round.ErrMalformed, k, err)
 		}
-		d.commits[k] = pt
+		d.commits = append(d.commits, pt)
 	}
 	var err error
 	if d.proofR, err = c.DecodePoint(m.ProofR); err != nil {
