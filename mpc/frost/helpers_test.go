@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"crypto/rand"
 	"encoding/hex"
-	"fmt"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -150,7 +149,6 @@ func unhex(tb testing.TB, s string) []byte {
 	return b
 }
 
-// readers yields fixed bytes then fails, so a test notices extra reads.
+// fixedReader yields the given bytes and then io.EOF, so a test notices
+// extra reads.
 func fixedReader(parts ...[]byte) *bytes.Reader { return bytes.NewReader(bytes.Join(parts, nil)) }
-
-func (c *ceremony) String() string { return fmt.Sprintf("session %v signers %v", c.req.Session, c.req.Signers) }
