@@ -92,6 +92,7 @@ func newSession(tb testing.TB, signers []round.PartyID) round.SessionID {
 type ceremony struct {
 	keys   map[round.PartyID]*KeyShare
 	req    SignRequest
+	reqFor map[round.PartyID]SignRequest // per-party overrides of req
 	cfg    map[round.PartyID]Config
 	net    *roundtest.Network
 	rounds map[round.PartyID]round.Round // first rounds, for inspection after a run
@@ -115,7 +116,11 @@ func (c *ceremony) run(tb testing.TB) (map[round.PartyID]any, error) {
 	parties := map[round.PartyID]roundtest.Party{}
 	c.rounds = map[round.PartyID]round.Round{}
 	for _, id := range c.req.Signers {
-		r, out, err := NewSigning(c.keys[id], c.req, c.cfg[id])
+		req, ok := c.reqFor[id]
+		if !ok {
+			req = c.req
+		}
+		r, out, err := NewSigning(c.keys[id], req, c.cfg[id])
 		require.NoError(tb, err)
 		parties[id] = roundtest.Party{Round: r, Out: out}
 		c.rounds[id] = r
