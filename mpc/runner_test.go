@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	mrand "math/rand/v2"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -89,30 +90,64 @@ type result struct {
 	err error
 }
 
-// run runs every party with its own Conn (conns may override a party's).
+// run runs the toy protocol on every party with its own Conn (conns may
+// override a party's).
 func (c *cluster) run(ctx context.Context, conns map[round.PartyID]Conn, rejected func(round.PartyID, transport.NodeID, error)) map[round.PartyID]result {
+	return c.runProto(ctx, "sum", c.session, c.parties, conns, rejected, func(id round.PartyID) (round.Round, []round.Message, error) {
+		first, out := startSum(id, c.parties, uint64(id))
+		return first, out, nil
+	})
+}
+
+// runProto runs one session among parties, each started by start.
+func (c *cluster) runProto(ctx context.Context, protocol string, sess round.SessionID, parties []round.PartyID,
+	conns map[round.PartyID]Conn, rejected func(round.PartyID, transport.NodeID, error),
+	start func(round.PartyID) (round.Round, []round.Message, error)) map[round.PartyID]result {
+	var peers []Peer
+	for _, p := range c.peers {
+		if slices.Contains(parties, p.ID) {
+			peers = append(peers, p)
+		}
+	}
+	// A malicious party may wait for messages its victims, having aborted,
+	// will never send: once every honest party is done, stop it.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var honestWG sync.WaitGroup
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	res := map[round.PartyID]result{}
-	for _, id := range c.parties {
+	for _, id := range parties {
+		_, isBad := conns[id].(*tamperConn)
 		conn, ok := conns[id]
 		if !ok {
 			conn = c.net.Endpoint(node(id))
 		}
-		r := &Runner{Conn: conn, Protocol: "sum", Session: c.session, Self: id, Identity: c.keys[id], Peers: c.peers}
+		r := &Runner{Conn: conn, Protocol: protocol, Session: sess, Self: id, Identity: c.keys[id], Peers: peers}
 		if rejected != nil {
 			r.Rejected = func(from transport.NodeID, err error) { rejected(id, from, err) }
 		}
-		first, out := startSum(id, c.parties, uint64(id))
+		first, out, err := start(id)
+		if err != nil {
+			res[id] = result{nil, err}
+			continue
+		}
 		wg.Add(1)
+		if !isBad {
+			honestWG.Add(1)
+		}
 		go func() {
 			defer wg.Done()
+			if !isBad {
+				defer honestWG.Done()
+			}
 			v, err := r.Run(ctx, first, out)
 			mu.Lock()
 			res[id] = result{v, err}
 			mu.Unlock()
 		}()
 	}
+	go func() { honestWG.Wait(); cancel() }()
 	wg.Wait()
 	return res
 }
