@@ -4,7 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"math/big"
 	"slices"
+	"sync"
 
 	"github.com/cairn-mpc/cairn/internal/curve"
 	"github.com/cairn-mpc/cairn/mpc/round"
@@ -209,39 +211,70 @@ func (sk *signingKey) verifyingKey() []byte {
 
 // lagrangeAt returns, for each ids[i], the Lagrange coefficient at x of the
 // interpolation over ids: Π_{j≠i} (x − x_j)/(x_i − x_j). ids are distinct and
-// non-zero (callers validate). Identifiers are public, so the single
-// inversion shared by all coefficients (Montgomery's trick) need not hide
-// anything; it is constant time anyway.
+// non-zero (callers validate). Identifiers are public, so the coefficients
+// are computed over the integers with math/big and reduced once, with a
+// variable-time inversion: nothing secret flows here.
 func lagrangeAt(c curve.Curve, ids []round.PartyID, x round.PartyID) []curve.Scalar {
-	xs := make([]curve.Scalar, len(ids))
-	for i, id := range ids {
-		xs[i] = c.ScalarFromUint64(uint64(id))
-	}
-	X := c.ScalarFromUint64(uint64(x))
-	one := c.ScalarFromUint64(1)
-	nums := make([]curve.Scalar, len(ids))
-	dens := make([]curve.Scalar, len(ids))
-	for i := range ids {
-		num, den := one, one
-		for j := range ids {
-			if j != i {
-				num = num.Mul(X.Sub(xs[j]))
-				den = den.Mul(xs[i].Sub(xs[j]))
-			}
-		}
-		nums[i], dens[i] = num, den
-	}
-	// Batch inversion: prefix[i] = dens[0]·…·dens[i−1].
-	prefix := make([]curve.Scalar, len(ids)+1)
-	prefix[0] = one
-	for i, d := range dens {
-		prefix[i+1] = prefix[i].Mul(d)
-	}
-	inv := prefix[len(ids)].Invert()
+	o := orderOf(c)
+	X := big.NewInt(int64(x))
 	out := make([]curve.Scalar, len(ids))
-	for i := len(ids) - 1; i >= 0; i-- {
-		out[i] = nums[i].Mul(inv.Mul(prefix[i]))
-		inv = inv.Mul(dens[i])
+	num, den, t := new(big.Int), new(big.Int), new(big.Int)
+	for i, id := range ids {
+		xi := big.NewInt(int64(id))
+		num.SetInt64(1)
+		den.SetInt64(1)
+		for _, jd := range ids {
+			if jd == id {
+				continue
+			}
+			xj := big.NewInt(int64(jd))
+			num.Mul(num, t.Sub(X, xj))
+			den.Mul(den, t.Sub(xi, xj))
+		}
+		den.Mod(den, o.n)
+		if den.ModInverse(den, o.n) == nil {
+			panic("frost: unreachable: identifiers are distinct and below the group order")
+		}
+		num.Mul(num, den).Mod(num, o.n)
+		out[i] = o.scalar(c, num)
 	}
 	return out
+}
+
+// groupOrder is a curve's group order and scalar byte order, recovered
+// through the curve interface: n − 1 = 0 − 1.
+type groupOrder struct {
+	n      *big.Int
+	little bool // scalars encode little-endian (edwards25519)
+}
+
+var orders sync.Map // curve name → groupOrder
+
+func orderOf(c curve.Curve) groupOrder {
+	if o, ok := orders.Load(c.Name()); ok {
+		return o.(groupOrder)
+	}
+	little := c.ScalarFromUint64(1).Bytes()[0] == 1
+	b := c.NewScalar().Sub(c.ScalarFromUint64(1)).Bytes()
+	if little {
+		slices.Reverse(b)
+	}
+	n := new(big.Int).SetBytes(b)
+	n.Add(n, big.NewInt(1))
+	o := groupOrder{n: n, little: little}
+	orders.Store(c.Name(), o)
+	return o
+}
+
+// scalar converts 0 ≤ v < n to a Scalar.
+func (o groupOrder) scalar(c curve.Curve, v *big.Int) curve.Scalar {
+	b := v.FillBytes(make([]byte, c.ScalarSize()))
+	if o.little {
+		slices.Reverse(b)
+	}
+	s, err := c.DecodeScalar(b)
+	if err != nil {
+		panic("frost: unreachable: reduced scalar is canonical")
+	}
+	return s
 }
