@@ -14,6 +14,7 @@ import (
 // verifying t−1 shares and the signature):
 //
 //   - protocol: the rounds alone, messages handed from round to round;
+//   - protocol-deferred: the same with Config.DeferShareChecks;
 //   - roundtest: through roundtest.Network, which also signs and verifies an
 //     Ed25519 envelope per delivered message (2·t·(t−1) of them), as the real
 //     runner does.
@@ -31,25 +32,30 @@ func BenchmarkSign(b *testing.B) {
 			}
 			req := SignRequest{Session: newSession(b, signers), Signers: signers, Message: msg, Taproot: tr}
 			name := fmt.Sprintf("%s/%d-of-%d", s.Name(), tn[0], tn[1])
-			b.Run(name+"/protocol", func(b *testing.B) {
-				start := time.Now()
-				for b.Loop() {
-					rounds := map[round.PartyID]round.Round{}
-					var out []round.Message
-					for _, id := range signers {
-						r, o, err := NewSigning(keys[id], req, Config{})
-						if err != nil {
+			for _, mode := range []struct {
+				name string
+				cfg  Config
+			}{{"protocol", Config{}}, {"protocol-deferred", Config{DeferShareChecks: true}}} {
+				b.Run(name+"/"+mode.name, func(b *testing.B) {
+					start := time.Now()
+					for b.Loop() {
+						rounds := map[round.PartyID]round.Round{}
+						var out []round.Message
+						for _, id := range signers {
+							r, o, err := NewSigning(keys[id], req, mode.cfg)
+							if err != nil {
+								b.Fatal(err)
+							}
+							rounds[id] = r
+							out = append(out, o...)
+						}
+						if err := runDirect(rounds, out); err != nil {
 							b.Fatal(err)
 						}
-						rounds[id] = r
-						out = append(out, o...)
 					}
-					if err := runDirect(rounds, out); err != nil {
-						b.Fatal(err)
-					}
-				}
-				b.ReportMetric(float64(time.Since(start).Nanoseconds())/float64(b.N)/float64(len(signers)), "ns/signer")
-			})
+					b.ReportMetric(float64(time.Since(start).Nanoseconds())/float64(b.N)/float64(len(signers)), "ns/signer")
+				})
+			}
 			b.Run(name+"/roundtest", func(b *testing.B) {
 				net := roundtest.NewNetwork(signers)
 				for b.Loop() {

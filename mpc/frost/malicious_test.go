@@ -87,17 +87,22 @@ func forEachSuite(t *testing.T, f func(t *testing.T, s *Suite, keys map[round.Pa
 func TestMaliciousBadSignatureShare(t *testing.T) {
 	t.Parallel()
 	forEachSuite(t, func(t *testing.T, s *Suite, keys map[round.PartyID]*KeyShare) {
-		c := newCeremony(t, keys, advSigners, []byte("bad share"), nil)
-		c.net.Intercept = fromAdversary(2, func(m round.Message, _ round.PartyID) []round.Message {
-			m.Payload = rewriteShare(t, m.Payload, func(sm *shareMsg) {
-				z, err := s.curve.DecodeScalar(sm.Share)
-				require.NoError(t, err)
-				sm.Share = z.Add(s.curve.ScalarFromUint64(1)).Bytes()
+		for _, deferred := range []bool{false, true} {
+			c := newCeremony(t, keys, advSigners, []byte("bad share"), nil)
+			for _, id := range advSigners {
+				c.cfg[id] = Config{DeferShareChecks: deferred}
+			}
+			c.net.Intercept = fromAdversary(2, func(m round.Message, _ round.PartyID) []round.Message {
+				m.Payload = rewriteShare(t, m.Payload, func(sm *shareMsg) {
+					z, err := s.curve.DecodeScalar(sm.Share)
+					require.NoError(t, err)
+					sm.Share = z.Add(s.curve.ScalarFromUint64(1)).Bytes()
+				})
+				return []round.Message{m}
 			})
-			return []round.Message{m}
-		})
-		res, err := c.run(t)
-		requireAbort(t, res, err, round.ErrInvalidShare, adversary)
+			res, err := c.run(t)
+			requireAbort(t, res, err, round.ErrInvalidShare, adversary)
+		}
 	})
 }
 
