@@ -134,6 +134,9 @@ func (k *KeyShare) VerifyingKey(tr *Taproot) ([]byte, error) {
 
 // String describes the share without its secret.
 func (k *KeyShare) String() string {
+	if k == nil || k.groupKey == nil {
+		return "frost.KeyShare{}"
+	}
 	return fmt.Sprintf("frost.KeyShare{%s, party %d, %d-of-%d, group key %x, secret share redacted}",
 		k.suite, k.self, k.threshold, len(k.parties), k.groupKey.Bytes())
 }

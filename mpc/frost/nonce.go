@@ -124,6 +124,9 @@ func (n *Nonce) Used() bool {
 
 // String describes the nonce without its secret.
 func (n *Nonce) String() string {
+	if n == nil || n.commitment.hiding == nil {
+		return "frost.Nonce{}"
+	}
 	return fmt.Sprintf("frost.Nonce{party %d, commitment %x, secret redacted}", n.commitment.party, n.commitment.hiding.Bytes())
 }
 

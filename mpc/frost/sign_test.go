@@ -389,6 +389,8 @@ func TestSecretsAreRedacted(t *testing.T) {
 				}
 			}
 		}
+		assert.Equal(t, "frost.KeyShare{}", (&KeyShare{}).String())
+		assert.Equal(t, "frost.Nonce{}", (&Nonce{}).String())
 		assert.Contains(t, k.String(), "redacted")
 		assert.Contains(t, n.String(), "redacted")
 	}
