@@ -121,7 +121,7 @@ func decodeShare(c curve.Curve, commits []curve.Point, to round.PartyID, b []byt
 	if err != nil {
 		return nil, fmt.Errorf("%w: share: %w", round.ErrMalformed, err)
 	}
-	if !c.MulBase(s).Equal(curve.EvalCommitment(c, commits, c.ScalarFromUint64(uint64(to)))) {
+	if !c.MulBase(s).Equal(evalCommitment(c, commits, to)) {
 		return nil, fmt.Errorf("%w: share for party %d does not match the sender's commitment", round.ErrInvalidShare, to)
 	}
 	return s, nil

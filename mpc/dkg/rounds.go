@@ -404,7 +404,7 @@ func (r *round2) keyShare() (*KeyShare, error) {
 	}
 	vs := make(map[round.PartyID]curve.Point, len(r.parties))
 	for _, j := range r.parties {
-		y := curve.EvalCommitment(c, agg, c.ScalarFromUint64(uint64(j)))
+		y := evalCommitment(c, agg, j)
 		if y.IsIdentity() {
 			return nil, fail(3, round.ErrInvalidShare, fmt.Sprintf("the verification share of party %d is the identity", j))
 		}
