@@ -29,8 +29,8 @@ type Config struct {
 	// Curve is the group of the key. Required.
 	Curve curve.Curve
 	// Session binds every message and proof to this ceremony. It must be
-	// fresh for every ceremony, including a retry after an abort; use
-	// round.NewSessionID with a new nonce.
+	// fresh for every ceremony, including a retry after an abort (use
+	// round.NewSessionID with a new nonce), and is refused if zero.
 	Session round.SessionID
 	// Self is this party's identifier, a member of Parties.
 	Self round.PartyID
@@ -72,6 +72,9 @@ func (p *params) others() int { return len(p.parties) - 1 }
 func (c *Config) validate() error {
 	if c.Curve == nil {
 		return errors.New("dkg: no curve")
+	}
+	if c.Session == (round.SessionID{}) {
+		return errors.New("dkg: zero session id")
 	}
 	if err := round.ValidateParties(c.Parties, c.Self); err != nil {
 		return fmt.Errorf("dkg: %w", err)

@@ -89,13 +89,14 @@ func interpolateSecret(t *testing.T, c curve.Curve, shares map[round.PartyID]*Ke
 func TestStartRejectsBadConfig(t *testing.T) {
 	t.Parallel()
 	kr := round.Keyring{}
-	good := Config{Curve: curve.Secp256k1, Self: 1, Parties: partyIDs(3), Threshold: 2, Evidence: kr}
+	good := Config{Curve: curve.Secp256k1, Session: testSession("config"), Self: 1, Parties: partyIDs(3), Threshold: 2, Evidence: kr}
 	tooMany := partyIDs(MaxParties + 1)
 	for _, tc := range []struct {
 		name   string
 		mutate func(*Config)
 	}{
 		{"no curve", func(c *Config) { c.Curve = nil }},
+		{"zero session", func(c *Config) { c.Session = round.SessionID{} }},
 		{"threshold 0", func(c *Config) { c.Threshold = 0 }},
 		{"threshold above n", func(c *Config) { c.Threshold = 4 }},
 		{"self not a party", func(c *Config) { c.Self = 9 }},
@@ -121,7 +122,7 @@ func TestStartRejectsBadConfig(t *testing.T) {
 
 func TestStartFailingRandomness(t *testing.T) {
 	t.Parallel()
-	cfg := Config{Curve: curve.Edwards25519, Self: 1, Parties: partyIDs(3), Threshold: 2, Evidence: round.Keyring{}, Rand: failingReader{}}
+	cfg := Config{Curve: curve.Edwards25519, Session: testSession("rand"), Self: 1, Parties: partyIDs(3), Threshold: 2, Evidence: round.Keyring{}, Rand: failingReader{}}
 	_, _, err := Start(cfg)
 	assert.Error(t, err)
 }

@@ -195,8 +195,8 @@ func (p *PublicKey) toWire() (publicKeyWire, error) {
 	return w, nil
 }
 
-// UnmarshalBinary decodes and validates an encoding made by MarshalBinary.
-// On error p is unchanged.
+// UnmarshalBinary decodes and validates (Validate) an encoding made by
+// MarshalBinary. On error p is unchanged.
 func (p *PublicKey) UnmarshalBinary(b []byte) error {
 	var w publicKeyWire
 	if err := wire.Unmarshal(b, &w); err != nil {
@@ -261,8 +261,8 @@ func (k *KeyShare) MarshalBinary() ([]byte, error) {
 }
 
 // UnmarshalBinary decodes and validates an encoding made by MarshalBinary,
-// including that the secret matches this party's verification share. On
-// error k is unchanged.
+// including that the secret matches this party's verification share; like
+// Validate, it costs O(n·t) scalar multiplications. On error k is unchanged.
 func (k *KeyShare) UnmarshalBinary(b []byte) error {
 	var w keyShareWire
 	if err := wire.Unmarshal(b, &w); err != nil {
