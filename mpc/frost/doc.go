@@ -58,5 +58,8 @@
 // output key has odd y. If the group commitment R has odd y, each signer
 // negates its nonces and verifiers negate the commitment shares, so the
 // signature carries the even-y R. The binding factors bind the session's
-// (tweaked, even-y) key.
+// key: the even-y group key, or for a tweaked key the output key Q before
+// its parity is normalized. These choices, and the context string, are
+// those of the Zcash Foundation's frost-secp256k1-tr, whose test vectors
+// this package reproduces (untweaked; the tweaked case follows its code).
 package frost

@@ -153,7 +153,13 @@ type signingKey struct {
 	secret   curve.Scalar
 	groupKey curve.Point
 	shares   map[round.PartyID]curve.Point // signers only
-	tweaked  bool
+	// bindingKey is the group key the binding factors commit to: groupKey,
+	// except for a tweaked BIP340 key, where it is Q = P_even + t·G before
+	// Q's own y parity is normalized, as the Zcash Foundation's
+	// frost-secp256k1-tr binds it. Q and its even form determine each
+	// other, so either binds the key; this choice keeps the two
+	// implementations interoperable.
+	bindingKey curve.Point
 }
 
 // signingKey derives the session's key for signers. With P the group key,
@@ -163,6 +169,8 @@ type signingKey struct {
 // coefficients at zero sum to one, the s'_i are Shamir shares of the secret
 // of g2·Q, the even-y key BIP340 verifies under, and every party derives the
 // same Y'_j. Without tr the maps are s'_i = g1·s_i and Y'_i = g1·Y_i.
+// negate is applied to the group key too, so after the tweak it maps Q to
+// g2·Q; bindingKey keeps Q.
 func (k *KeyShare) signingKey(signers []round.PartyID, tr *Taproot) (*signingKey, error) {
 	sk := &signingKey{suite: k.suite, secret: k.secret, groupKey: k.groupKey, shares: make(map[round.PartyID]curve.Point, len(signers))}
 	for _, id := range signers {
@@ -172,6 +180,7 @@ func (k *KeyShare) signingKey(signers []round.PartyID, tr *Taproot) (*signingKey
 		if tr != nil {
 			return nil, fmt.Errorf("%w: a taproot tweak needs the BIP340 suite, not %s", ErrInvalidTweak, k.suite)
 		}
+		sk.bindingKey = sk.groupKey
 		return sk, nil
 	}
 	negate := func() {
@@ -185,6 +194,7 @@ func (k *KeyShare) signingKey(signers []round.PartyID, tr *Taproot) (*signingKey
 		negate()
 	}
 	if tr == nil {
+		sk.bindingKey = sk.groupKey
 		return sk, nil
 	}
 	t, q, err := taprootTweak(sk.groupKey, tr)
@@ -196,8 +206,7 @@ func (k *KeyShare) signingKey(signers []round.PartyID, tr *Taproot) (*signingKey
 	for id, p := range sk.shares {
 		sk.shares[id] = p.Add(tG)
 	}
-	sk.groupKey = q
-	sk.tweaked = true
+	sk.groupKey, sk.bindingKey = q, q
 	if !curve.HasEvenY(sk.groupKey) {
 		negate()
 	}

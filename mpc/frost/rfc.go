@@ -108,7 +108,7 @@ func newSigContext(key *signingKey, msg []byte, list []Commitment) (*sigContext,
 		sc.index[c.party] = i
 		ids[i] = c.party
 	}
-	sc.rhos = computeBindingFactors(s, key.groupKey, list, msg)
+	sc.rhos = computeBindingFactors(s, key.bindingKey, list, msg)
 	sc.R, sc.terms = computeGroupCommitment(s, list, sc.rhos)
 	if sc.R.IsIdentity() {
 		return nil, ErrIdentityCommitment
