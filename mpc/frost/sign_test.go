@@ -374,6 +374,17 @@ func TestNewKeyShareValidation(t *testing.T) {
 	}
 }
 
+func TestSuiteByName(t *testing.T) {
+	t.Parallel()
+	for _, s := range suites {
+		assert.Same(t, s, SuiteByName(s.Name()))
+	}
+	assert.Nil(t, SuiteByName("FROST-P256-SHA256-v1"))
+	assert.Equal(t, 64, Ed25519.SignatureSize())
+	assert.Equal(t, 65, Secp256k1.SignatureSize())
+	assert.Equal(t, 64, BIP340.SignatureSize())
+}
+
 func TestSecretsAreRedacted(t *testing.T) {
 	t.Parallel()
 	for _, s := range suites {

@@ -46,8 +46,20 @@ var (
 	// when the group key has odd y every secret and verification share is
 	// negated for signing, and when the group commitment R has odd y every
 	// signer negates its nonces (and verifiers their commitment shares).
+	// The suite reproduces the test vectors of the Zcash Foundation's
+	// frost-secp256k1-tr.
 	BIP340 = &Suite{context: "FROST-secp256k1-SHA256-TR-v1", curve: curve.Secp256k1, kind: kindBIP340}
 )
+
+// SuiteByName returns the suite whose Name is name, or nil.
+func SuiteByName(name string) *Suite {
+	for _, s := range []*Suite{Ed25519, Secp256k1, BIP340} {
+		if s.context == name {
+			return s
+		}
+	}
+	return nil
+}
 
 // Name is the suite's RFC 9591 context string.
 func (s *Suite) Name() string { return s.context }
