@@ -129,7 +129,8 @@ func TestDecodePointRejects(t *testing.T) {
 }
 
 func (p *secpPoint) uncompressed() []byte {
-	return secp256k1.NewPublicKey(&p.p.X, &p.p.Y).SerializeUncompressed()
+	a := p.affine()
+	return secp256k1.NewPublicKey(&a.X, &a.Y).SerializeUncompressed()
 }
 
 // edMixed returns G + T2, where T2 = (0, −1) has order 2.

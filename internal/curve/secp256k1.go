@@ -20,7 +20,10 @@ type secpCurve struct{}
 
 type secpScalar struct{ s secp256k1.ModNScalar }
 
-type secpPoint struct{ p secp256k1.JacobianPoint } // always affine (Z = 1) or identity (Z = 0)
+// secpPoint is kept in Jacobian coordinates: sums and products skip the
+// field inversion that affine form costs, which is paid only when a point is
+// encoded.
+type secpPoint struct{ p secp256k1.JacobianPoint }
 
 var secpOrder = secp256k1.S256().N
 
@@ -87,7 +90,6 @@ func (secpCurve) Generator() Point {
 	var one secp256k1.ModNScalar
 	one.SetInt(1)
 	secp256k1.ScalarBaseMultNonConst(&one, &r.p)
-	r.p.ToAffine()
 	return r
 }
 
@@ -107,7 +109,6 @@ func (secpCurve) DecodePoint(b []byte) (Point, error) {
 func (secpCurve) MulBase(s Scalar) Point {
 	r := &secpPoint{}
 	secp256k1.ScalarBaseMultNonConst(&s.(*secpScalar).s, &r.p)
-	r.p.ToAffine()
 	return r
 }
 
@@ -174,7 +175,6 @@ func (a *secpScalar) String() string { return "secp256k1.Scalar(redacted)" }
 func (p *secpPoint) Add(q Point) Point {
 	r := &secpPoint{}
 	secp256k1.AddNonConst(&p.p, &q.(*secpPoint).p, &r.p)
-	r.p.ToAffine()
 	return r
 }
 
@@ -192,7 +192,6 @@ func (p *secpPoint) Negate() Point {
 func (p *secpPoint) Mul(s Scalar) Point {
 	r := &secpPoint{}
 	secp256k1.ScalarMultNonConst(&s.(*secpScalar).s, &p.p, &r.p)
-	r.p.ToAffine()
 	return r
 }
 
@@ -201,18 +200,28 @@ func (p *secpPoint) Equal(q Point) bool {
 	if p.IsIdentity() || qq.IsIdentity() {
 		return p.IsIdentity() && qq.IsIdentity()
 	}
-	return p.p.X.Equals(&qq.p.X) && p.p.Y.Equals(&qq.p.Y)
+	return p.p.EquivalentNonConst(&qq.p)
 }
 
 func (p *secpPoint) IsIdentity() bool {
 	return p.p.Z.IsZero() || (p.p.X.IsZero() && p.p.Y.IsZero())
 }
 
+// affine returns p with Z = 1; p must not be the identity.
+func (p *secpPoint) affine() secp256k1.JacobianPoint {
+	a := p.p
+	if !a.Z.IsOne() {
+		a.ToAffine()
+	}
+	return a
+}
+
 func (p *secpPoint) Bytes() []byte {
 	if p.IsIdentity() {
 		return make([]byte, 33)
 	}
-	return secp256k1.NewPublicKey(&p.p.X, &p.p.Y).SerializeCompressed()
+	a := p.affine()
+	return secp256k1.NewPublicKey(&a.X, &a.Y).SerializeCompressed()
 }
 
 // XOnly returns the 32-byte x coordinate of a secp256k1 point (BIP340).
@@ -225,7 +234,11 @@ func XOnly(p Point) []byte {
 // (BIP340). The identity reports false.
 func HasEvenY(p Point) bool {
 	sp := p.(*secpPoint)
-	return !sp.IsIdentity() && !sp.p.Y.IsOdd()
+	if sp.IsIdentity() {
+		return false
+	}
+	a := sp.affine()
+	return !a.Y.IsOdd()
 }
 
 // LiftX returns the secp256k1 point with x coordinate b and even y (BIP340).
