@@ -10,8 +10,10 @@
 package curve
 
 import (
+	"bytes"
 	"errors"
 	"io"
+	"sync"
 )
 
 // ErrInvalidScalar reports bytes that are not a canonical scalar encoding.
@@ -141,4 +143,17 @@ func EvalCommitment(c Curve, commits []Point, x Scalar) Point {
 		acc = acc.Mul(x).Add(commits[k])
 	}
 	return acc
+}
+
+// encoding caches a point's encoding: points are immutable, and encoding
+// costs a field inversion.
+type encoding struct {
+	once sync.Once
+	b    []byte
+}
+
+// get returns a copy of the encoding, computing it with f the first time.
+func (e *encoding) get(f func() []byte) []byte {
+	e.once.Do(func() { e.b = f() })
+	return bytes.Clone(e.b)
 }

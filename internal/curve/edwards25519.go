@@ -18,7 +18,10 @@ type edCurve struct{}
 
 type edScalar struct{ s edwards25519.Scalar }
 
-type edPoint struct{ p edwards25519.Point }
+type edPoint struct {
+	p   edwards25519.Point
+	enc encoding // Bytes is costly (a field inversion) and asked for often
+}
 
 func (edCurve) Name() string      { return "edwards25519" }
 func (edCurve) ScalarSize() int   { return 32 }
@@ -75,9 +78,17 @@ func (edCurve) ReduceScalar(b []byte) Scalar {
 	return r
 }
 
-func (edCurve) Identity() Point { return &edPoint{p: *edwards25519.NewIdentityPoint()} }
+func (edCurve) Identity() Point {
+	r := &edPoint{}
+	r.p.Set(edwards25519.NewIdentityPoint())
+	return r
+}
 
-func (edCurve) Generator() Point { return &edPoint{p: *edwards25519.NewGeneratorPoint()} }
+func (edCurve) Generator() Point {
+	r := &edPoint{}
+	r.p.Set(edwards25519.NewGeneratorPoint())
+	return r
+}
 
 // edOrderMinus1 is ℓ − 1; [ℓ−1]P + P is the identity exactly when P is in
 // the prime-order subgroup.
@@ -95,7 +106,7 @@ func (edCurve) DecodePoint(b []byte) (Point, error) {
 	if _, err := r.p.SetBytes(b); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrInvalidPoint, err)
 	}
-	if !bytes.Equal(r.p.Bytes(), b) {
+	if !bytes.Equal(r.Bytes(), b) {
 		return nil, fmt.Errorf("%w: non-canonical edwards25519 encoding", ErrInvalidPoint)
 	}
 	if r.IsIdentity() {
@@ -185,4 +196,4 @@ func (p *edPoint) Equal(q Point) bool { return p.p.Equal(&q.(*edPoint).p) == 1 }
 
 func (p *edPoint) IsIdentity() bool { return p.p.Equal(edwards25519.NewIdentityPoint()) == 1 }
 
-func (p *edPoint) Bytes() []byte { return p.p.Bytes() }
+func (p *edPoint) Bytes() []byte { return p.enc.get(p.p.Bytes) }

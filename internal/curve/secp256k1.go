@@ -23,7 +23,10 @@ type secpScalar struct{ s secp256k1.ModNScalar }
 // secpPoint is kept in Jacobian coordinates: sums and products skip the
 // field inversion that affine form costs, which is paid only when a point is
 // encoded.
-type secpPoint struct{ p secp256k1.JacobianPoint }
+type secpPoint struct {
+	p   secp256k1.JacobianPoint
+	enc encoding
+}
 
 var secpOrder = secp256k1.S256().N
 
@@ -217,11 +220,13 @@ func (p *secpPoint) affine() secp256k1.JacobianPoint {
 }
 
 func (p *secpPoint) Bytes() []byte {
-	if p.IsIdentity() {
-		return make([]byte, 33)
-	}
-	a := p.affine()
-	return secp256k1.NewPublicKey(&a.X, &a.Y).SerializeCompressed()
+	return p.enc.get(func() []byte {
+		if p.IsIdentity() {
+			return make([]byte, 33)
+		}
+		a := p.affine()
+		return secp256k1.NewPublicKey(&a.X, &a.Y).SerializeCompressed()
+	})
 }
 
 // XOnly returns the 32-byte x coordinate of a secp256k1 point (BIP340).
@@ -233,12 +238,8 @@ func XOnly(p Point) []byte {
 // HasEvenY reports whether a secp256k1 point has an even y coordinate
 // (BIP340). The identity reports false.
 func HasEvenY(p Point) bool {
-	sp := p.(*secpPoint)
-	if sp.IsIdentity() {
-		return false
-	}
-	a := sp.affine()
-	return !a.Y.IsOdd()
+	b := p.(*secpPoint).Bytes()
+	return b[0] == 0x02
 }
 
 // LiftX returns the secp256k1 point with x coordinate b and even y (BIP340).
