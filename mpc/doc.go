@@ -14,10 +14,13 @@
 //   - Messages for later rounds are buffered (within bounds) until their round.
 //   - Broadcasts are echoed: once a party holds every broadcast of a round it
 //     sends every peer the (digest, signature) of each, so a party that sent
-//     different broadcasts to different peers is caught, and named, before the
-//     round finalizes.
+//     different broadcasts to different peers is caught, and named by its own
+//     signatures. The messages of a broadcast round reach the round only after
+//     the echo passes, so every honest party judges the same broadcasts.
 //   - The context's deadline bounds the run; on expiry the error names the
-//     parties whose messages are missing.
+//     parties whose messages are missing. That blame is observed, not proven:
+//     a crashed party and a withholding one look alike (errors.Is
+//     round.ErrDeadline tells the two kinds of abort apart).
 //
 // Every failure is an *AbortError (errors.As) naming the culprits.
 package mpc

@@ -95,9 +95,10 @@ type run struct {
 
 	// State of the current round.
 	bcast    map[round.PartyID]inbound
-	direct   map[round.PartyID]bool
+	direct   map[round.PartyID]inbound
 	echoes   map[round.PartyID][]echoEntry
 	echoSent bool
+	stored   bool // a broadcast round's held messages were stored
 }
 
 // Run sends out (the first round's messages, as the protocol's constructor
@@ -171,9 +172,9 @@ func (st *run) log() *slog.Logger {
 
 func (st *run) resetRound() {
 	st.bcast = map[round.PartyID]inbound{}
-	st.direct = map[round.PartyID]bool{}
+	st.direct = map[round.PartyID]inbound{}
 	st.echoes = map[round.PartyID][]echoEntry{}
-	st.echoSent = false
+	st.echoSent, st.stored = false, false
 }
 
 func (st *run) reject(from transport.NodeID, err error) {
@@ -325,19 +326,50 @@ func (st *run) process(in inbound) error {
 	case m.IsBroadcast() && !exp.Broadcast, !m.IsBroadcast() && !exp.Direct:
 		return st.abort(n, round.ErrMalformed, "message of a kind this round does not take", m.From)
 	}
-	if err := st.cur.Store(m); err != nil {
-		var re *round.Error
-		if errors.As(err, &re) {
-			st.log().Warn("mpc: ceremony aborted", "protocol", st.Protocol, "session", st.Session, "round", n, "culprits", re.Culprits)
-			return err
-		}
-		return st.abort(n, fmt.Errorf("%w: %w", round.ErrMalformed, err), "round refused the message", m.From)
-	}
 	if m.IsBroadcast() {
 		st.bcast[m.From] = in
 	} else {
-		st.direct[m.From] = true
+		st.direct[m.From] = in
 	}
+	if exp.Broadcast {
+		// Held until the echo shows every party got the same broadcasts.
+		return nil
+	}
+	return st.store(m)
+}
+
+// store hands one message to the current round.
+func (st *run) store(m round.Message) error {
+	if err := st.cur.Store(m); err != nil {
+		var re *round.Error
+		if errors.As(err, &re) {
+			st.log().Warn("mpc: ceremony aborted", "protocol", st.Protocol, "session", st.Session, "round", st.cur.Number(), "culprits", re.Culprits)
+			return err
+		}
+		return st.abort(st.cur.Number(), fmt.Errorf("%w: %w", round.ErrMalformed, err), "round refused the message", m.From)
+	}
+	return nil
+}
+
+// storeHeld stores a broadcast round's messages once its echo has passed:
+// broadcasts, then direct messages, each in party order. Deferring them means
+// a party sent an invalid broadcast to some peers only is caught by the echo
+// and named by all, instead of one peer aborting alone and the rest then
+// blaming that peer for its silence.
+func (st *run) storeHeld() error {
+	for _, p := range st.others {
+		if err := st.store(st.bcast[p].m); err != nil {
+			return err
+		}
+	}
+	for _, p := range st.others {
+		if in, ok := st.direct[p]; ok {
+			if err := st.store(in.m); err != nil {
+				return err
+			}
+		}
+	}
+	st.stored = true
 	return nil
 }
 
@@ -401,6 +433,11 @@ func (st *run) advance() (any, bool, error) {
 		if exp.Direct && len(st.direct) < len(st.others) {
 			return nil, false, nil
 		}
+		if exp.Broadcast && !st.stored {
+			if err := st.storeHeld(); err != nil {
+				return nil, false, err
+			}
+		}
 		next, out, err := st.cur.Finalize()
 		if err != nil {
 			var re *round.Error
@@ -450,7 +487,8 @@ func (st *run) deadline(cause error) error {
 	for _, p := range st.others {
 		_, b := st.bcast[p]
 		_, e := st.echoes[p]
-		if (exp.Broadcast && (!b || (st.echoSent && !e))) || (exp.Direct && !st.direct[p]) {
+		_, d := st.direct[p]
+		if (exp.Broadcast && (!b || (st.echoSent && !e))) || (exp.Direct && !d) {
 			missing = append(missing, p)
 		}
 	}

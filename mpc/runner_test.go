@@ -246,6 +246,29 @@ func TestRunnerCatchesEquivocation(t *testing.T) {
 	}
 }
 
+// TestRunnerInvalidBroadcastToOnePeer: a broadcast that is invalid for one
+// peer only must not make that peer abort alone (leaving the others to blame
+// it for going silent): the echo exposes it first and everyone names the
+// sender.
+func TestRunnerInvalidBroadcastToOnePeer(t *testing.T) {
+	t.Parallel()
+	c := newCluster(t, 4)
+	bad := round.PartyID(1)
+	conns := map[round.PartyID]Conn{bad: &tamperConn{Conn: c.net.Endpoint(node(bad)), c: c, self: bad,
+		rewrite: func(to transport.NodeID, m round.Message, echo bool) (round.Message, bool) {
+			if m.IsBroadcast() && !echo && to == node(3) {
+				m.Payload = []byte{1} // the round refuses this
+			}
+			return m, true
+		}}}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	res := c.run(ctx, conns, nil)
+	for _, id := range []round.PartyID{2, 3, 4} {
+		assertAbort(t, res[id].err, round.ErrEquivocation, bad)
+	}
+}
+
 func TestRunnerBlamesForgedEcho(t *testing.T) {
 	t.Parallel()
 	c := newCluster(t, 3)
