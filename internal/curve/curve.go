@@ -128,18 +128,25 @@ func Lagrange(c Curve, id uint16, ids []uint16) (Scalar, error) {
 
 // EvalPolynomial returns Σ coeffs[k]·x^k by Horner's rule.
 func EvalPolynomial(c Curve, coeffs []Scalar, x Scalar) Scalar {
-	acc := c.NewScalar()
-	for k := len(coeffs) - 1; k >= 0; k-- {
+	if len(coeffs) == 0 {
+		return c.NewScalar()
+	}
+	acc := coeffs[len(coeffs)-1]
+	for k := len(coeffs) - 2; k >= 0; k-- {
 		acc = acc.Mul(x).Add(coeffs[k])
 	}
 	return acc
 }
 
 // EvalCommitment returns Σ commits[k]·x^k, the public image of a polynomial
-// evaluated at x (Feldman verification).
+// evaluated at x (Feldman verification), with len(commits)−1 point
+// multiplications.
 func EvalCommitment(c Curve, commits []Point, x Scalar) Point {
-	acc := c.Identity()
-	for k := len(commits) - 1; k >= 0; k-- {
+	if len(commits) == 0 {
+		return c.Identity()
+	}
+	acc := commits[len(commits)-1]
+	for k := len(commits) - 2; k >= 0; k-- {
 		acc = acc.Mul(x).Add(commits[k])
 	}
 	return acc

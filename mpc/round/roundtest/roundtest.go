@@ -23,10 +23,10 @@ type Party struct {
 type Network struct {
 	keys    map[round.PartyID]ed25519.PrivateKey
 	Keyring round.Keyring
-	// Intercept, when set, sees every outgoing message and returns what is
-	// delivered in its place (nothing, the same, or altered copies). For a
-	// broadcast it is called once per recipient with To set to that
-	// recipient's id in the copy it receives, so a test can equivocate.
+	// Intercept, when set, sees every outgoing message once per recipient
+	// and returns what that recipient gets in its place (nothing, the same,
+	// or altered copies). A broadcast keeps To = round.Broadcast; recipient
+	// says whose copy it is, so a test can equivocate.
 	Intercept func(m round.Message, recipient round.PartyID) []round.Message
 }
 
