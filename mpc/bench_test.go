@@ -8,6 +8,7 @@ import (
 
 	"github.com/cairn-mpc/cairn/internal/curve"
 	"github.com/cairn-mpc/cairn/mpc/dkg"
+	"github.com/cairn-mpc/cairn/mpc/frost"
 	"github.com/cairn-mpc/cairn/mpc/round"
 )
 
@@ -20,9 +21,7 @@ func BenchmarkDKGOverMemory(b *testing.B) {
 	for _, crv := range []curve.Curve{curve.Secp256k1, curve.Edwards25519} {
 		for _, tn := range benchSizes {
 			b.Run(fmt.Sprintf("%s/%d-of-%d", crv.Name(), tn[0], tn[1]), func(b *testing.B) {
-				t := &testing.T{}
-				c := newCluster(t, tn[1])
-				defer c.net.Close()
+				c := newCluster(b, tn[1])
 				ring := c.keyring()
 				b.ResetTimer()
 				for i := 0; i < b.N; i++ {
@@ -35,6 +34,31 @@ func BenchmarkDKGOverMemory(b *testing.B) {
 					for _, r := range res {
 						if r.err != nil {
 							b.Fatal(r.err)
+						}
+					}
+				}
+			})
+		}
+	}
+}
+
+// BenchmarkSignOverMemory measures a whole FROST signing ceremony of t
+// signers over the in-memory transport, each signer in its own goroutine
+// with its own runner: both protocol rounds, their echoes, share checks,
+// aggregation and verification at every signer.
+func BenchmarkSignOverMemory(b *testing.B) {
+	for _, suite := range []*frost.Suite{frost.Ed25519, frost.Secp256k1, frost.BIP340} {
+		for _, tn := range benchSizes {
+			b.Run(fmt.Sprintf("%s/%d-of-%d", suite.Name(), tn[0], tn[1]), func(b *testing.B) {
+				c := newCluster(b, tn[1])
+				keys := c.frostKeys(b, suite, tn[0])
+				signers := c.parties[:tn[0]]
+				msg := make([]byte, 32)
+				b.ResetTimer()
+				for i := 0; i < b.N; i++ {
+					for id, r := range c.runSign(keys, signers, msg, nil, nil, nil) {
+						if r.err != nil {
+							b.Fatalf("party %d: %v", id, r.err)
 						}
 					}
 				}

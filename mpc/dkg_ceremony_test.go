@@ -26,7 +26,7 @@ func (c *cluster) keyring() round.Keyring {
 }
 
 // runDKG runs a DKG among all the cluster's parties over the memory network.
-func (c *cluster) runDKG(t *testing.T, crv curve.Curve, threshold int, conns map[round.PartyID]Conn) map[round.PartyID]result {
+func (c *cluster) runDKG(t testing.TB, crv curve.Curve, threshold int, conns map[round.PartyID]Conn) map[round.PartyID]result {
 	t.Helper()
 	sess := round.NewSessionID(dkg.Protocol, []byte(crv.Name()), c.parties, randomNonce(t))
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
@@ -44,7 +44,7 @@ func randomNonce(t testing.TB) []byte {
 }
 
 // keyShares unwraps a successful DKG.
-func keyShares(t *testing.T, res map[round.PartyID]result) map[round.PartyID]*dkg.KeyShare {
+func keyShares(t testing.TB, res map[round.PartyID]result) map[round.PartyID]*dkg.KeyShare {
 	t.Helper()
 	out := map[round.PartyID]*dkg.KeyShare{}
 	for id, r := range res {

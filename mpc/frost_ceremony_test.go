@@ -21,7 +21,7 @@ import (
 
 // frostKeys runs a DKG over the memory network and converts every share to
 // a FROST key share of suite.
-func (c *cluster) frostKeys(t *testing.T, suite *frost.Suite, threshold int) map[round.PartyID]*frost.KeyShare {
+func (c *cluster) frostKeys(t testing.TB, suite *frost.Suite, threshold int) map[round.PartyID]*frost.KeyShare {
 	t.Helper()
 	out := map[round.PartyID]*frost.KeyShare{}
 	for id, ks := range keyShares(t, c.runDKG(t, suite.Curve(), threshold, nil)) {

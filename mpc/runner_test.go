@@ -67,7 +67,7 @@ type cluster struct {
 	session round.SessionID
 }
 
-func newCluster(t *testing.T, n int, opts ...memory.Option) *cluster {
+func newCluster(t testing.TB, n int, opts ...memory.Option) *cluster {
 	c := &cluster{net: memory.NewNetwork(opts...), keys: map[round.PartyID]ed25519.PrivateKey{}}
 	t.Cleanup(func() { c.net.Close() })
 	for i := 1; i <= n; i++ {
