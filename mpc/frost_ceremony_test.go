@@ -6,15 +6,18 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	mrand "math/rand/v2"
 	"slices"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/btcsuite/btcd/btcec/v2/schnorr"
+	"github.com/cairn-mpc/cairn/mpc/dkg"
 	"github.com/cairn-mpc/cairn/mpc/frost"
 	"github.com/cairn-mpc/cairn/mpc/round"
 	"github.com/cairn-mpc/cairn/transport"
+	"github.com/cairn-mpc/cairn/transport/memory"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -263,4 +266,65 @@ func (c *cluster) runSignWithin(keys map[round.PartyID]*frost.KeyShare, signers 
 	return c.runProto(ctx, frost.Protocol, sess, signers, conns, nil, func(id round.PartyID) (round.Round, []round.Message, error) {
 		return frost.NewSigning(keys[id], frost.SignRequest{Session: sess, Signers: signers, Message: msg}, frost.Config{})
 	})
+}
+
+// TestCeremoniesUnderFaults runs DKG and FROST signing with drops, delays,
+// duplicates and reordering on every link: each party either finishes with
+// a correct result (a key share that matches the others', a signature that
+// verifies) or stops at its deadline with an *AbortError; never a wrong
+// result, never a hang. TestMain's goleak check covers leftover goroutines.
+func TestCeremoniesUnderFaults(t *testing.T) {
+	t.Parallel()
+	faults := map[string]memory.Faults{
+		"drop":      {Drop: 0.03},
+		"delay":     {Delay: time.Millisecond, Jitter: 2 * time.Millisecond},
+		"duplicate": {Duplicate: 0.5},
+		"reorder":   {Reorder: 3, ReorderTimeout: 2 * time.Millisecond},
+	}
+	msg := []byte("under faults")
+	for name, f := range faults {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			completed, stopped := 0, 0
+			check := func(err error) bool {
+				if err == nil {
+					completed++
+					return true
+				}
+				var ae *AbortError
+				require.ErrorAs(t, err, &ae)
+				require.ErrorIs(t, err, round.ErrDeadline, "only the deadline may stop a faulty run")
+				stopped++
+				return false
+			}
+			for seed := range uint64(3) {
+				c := newCluster(t, 5, memory.WithRand(mrand.NewPCG(seed, 11)))
+				keys := c.frostKeys(t, frost.Ed25519, 3) // on a clean network
+				require.NoError(t, c.net.SetFaults(memory.Link{From: memory.Any, To: memory.Any}, f))
+
+				res := c.runDKG(t, frost.BIP340.Curve(), 3, nil)
+				var group []byte
+				for _, r := range res {
+					if check(r.err) {
+						ks := r.out.(*dkg.KeyShare)
+						if group == nil {
+							group = ks.GroupKey.Bytes()
+						}
+						assert.Equal(t, group, ks.GroupKey.Bytes(), "parties that finish agree on the key")
+					}
+				}
+				signers := []round.PartyID{2, 3, 5}
+				for _, r := range c.runSign(keys, signers, msg, nil, nil, nil) {
+					if check(r.err) {
+						verifyIndependently(t, frost.Ed25519, r.out.(*frost.Signature), msg)
+					}
+				}
+				c.net.Close()
+			}
+			t.Logf("%s: %d party-runs completed, %d stopped at the deadline", name, completed, stopped)
+			if name != "drop" {
+				assert.Zero(t, stopped, "lossless faults must not stop a run")
+			}
+		})
+	}
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"time"
 
 	"github.com/cairn-mpc/cairn/internal/wire"
 	"github.com/cairn-mpc/cairn/mpc/round"
@@ -54,6 +55,12 @@ type Runner struct {
 	Rejected func(from transport.NodeID, err error)
 	// MaxBuffered bounds messages held for later rounds; zero means 1024.
 	MaxBuffered int
+	// Retransmit is how long the run waits without a frame before it sends
+	// its messages of the current and previous round again to the peers it
+	// is still waiting for, so a lost frame costs a delay rather than the
+	// ceremony. Receivers drop the copies. Zero means 250 ms; negative
+	// disables it.
+	Retransmit time.Duration
 }
 
 // maxRoundsAhead bounds how far ahead of the current round a message may be
@@ -74,6 +81,11 @@ type slot struct {
 	kind  slotKind
 }
 
+type sentFrame struct {
+	to    round.PartyID
+	frame []byte
+}
+
 type inbound struct {
 	m      round.Message
 	echo   bool
@@ -88,6 +100,7 @@ type run struct {
 	nodes   map[round.PartyID]transport.NodeID
 	others  []round.PartyID
 	cur     round.Round
+	sent    map[uint16][]sentFrame // by round: what was sent, for retransmission
 	seen    map[slot][32]byte
 	pending map[uint16][]inbound
 	npend   int
@@ -116,7 +129,11 @@ func (r *Runner) Run(ctx context.Context, first round.Round, out []round.Message
 		if res, done, err := st.advance(); err != nil || done {
 			return res, err
 		}
-		f, err := r.Conn.Receive(ctx)
+		f, err := st.receive(ctx)
+		if errors.Is(err, errRetransmit) {
+			st.retransmit()
+			continue
+		}
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil, st.deadline(ctx.Err())
@@ -129,6 +146,42 @@ func (r *Runner) Run(ctx context.Context, first round.Round, out []round.Message
 	}
 }
 
+var errRetransmit = errors.New("mpc: retransmit")
+
+// receive waits for a frame, or for the retransmission interval.
+func (st *run) receive(ctx context.Context) (transport.Frame, error) {
+	if st.Retransmit < 0 {
+		return st.Conn.Receive(ctx)
+	}
+	tick, cancel := context.WithTimeout(ctx, st.Retransmit)
+	defer cancel()
+	f, err := st.Conn.Receive(tick)
+	if err != nil && ctx.Err() == nil && tick.Err() != nil {
+		return f, errRetransmit
+	}
+	return f, err
+}
+
+// retransmit resends this party's frames of the current and the previous
+// round to every peer the current round still waits for: such a peer may be
+// stuck for want of one of them.
+func (st *run) retransmit() {
+	waiting := st.missing()
+	if len(waiting) == 0 {
+		return
+	}
+	n := st.cur.Number()
+	for _, rnd := range []uint16{n - 1, n} {
+		for _, sf := range st.sent[rnd] {
+			if slices.Contains(waiting, sf.to) {
+				if err := st.Conn.Send(st.ctx, st.nodes[sf.to], sf.frame); err != nil {
+					st.log().Debug("mpc: retransmission failed", "protocol", st.Protocol, "session", st.Session, "to", sf.to, "err", err)
+				}
+			}
+		}
+	}
+}
+
 func (r *Runner) newRun(ctx context.Context, first round.Round) (*run, error) {
 	if r.Conn == nil || first == nil || len(r.Identity) != ed25519.PrivateKeySize {
 		return nil, errors.New("mpc: runner needs a Conn, a first round and an identity key")
@@ -137,6 +190,7 @@ func (r *Runner) newRun(ctx context.Context, first round.Round) (*run, error) {
 		Runner: r, ctx: ctx, cur: first,
 		keys: round.Keyring{}, nodes: map[round.PartyID]transport.NodeID{},
 		seen: map[slot][32]byte{}, pending: map[uint16][]inbound{}, myBcast: map[uint16][32]byte{},
+		sent: map[uint16][]sentFrame{},
 	}
 	ids := make([]round.PartyID, 0, len(r.Peers))
 	for _, p := range r.Peers {
@@ -158,6 +212,9 @@ func (r *Runner) newRun(ctx context.Context, first round.Round) (*run, error) {
 	}
 	if r.MaxBuffered == 0 {
 		r.MaxBuffered = 1024
+	}
+	if r.Retransmit == 0 {
+		r.Retransmit = 250 * time.Millisecond
 	}
 	st.resetRound()
 	return st, nil
@@ -224,7 +281,10 @@ func (st *run) sendOne(m round.Message, echo bool) error {
 		}
 		to = []round.PartyID{m.To}
 	}
+	// Keep the last two rounds' frames for retransmission.
+	delete(st.sent, m.Round-2)
 	for _, p := range to {
+		st.sent[m.Round] = append(st.sent[m.Round], sentFrame{to: p, frame: fr})
 		// A failed send is not fatal: the peer may be down, and the
 		// deadline names it if its absence matters.
 		if err := st.Conn.Send(st.ctx, st.nodes[p], fr); err != nil {
@@ -479,18 +539,24 @@ func (st *run) sendEcho(n uint16) error {
 	return st.sendOne(round.Message{Session: st.Session, Round: n, From: st.Self, To: round.Broadcast, Payload: payload}, true)
 }
 
-// deadline builds the error for a run cut short: the culprits are the
-// parties whose messages for the current round never came.
-func (st *run) deadline(cause error) error {
+// missing lists the peers whose messages for the current round have not all
+// come.
+func (st *run) missing() []round.PartyID {
 	exp := st.cur.Expect()
-	var missing []round.PartyID
+	var out []round.PartyID
 	for _, p := range st.others {
 		_, b := st.bcast[p]
 		_, e := st.echoes[p]
 		_, d := st.direct[p]
 		if (exp.Broadcast && (!b || (st.echoSent && !e))) || (exp.Direct && !d) {
-			missing = append(missing, p)
+			out = append(out, p)
 		}
 	}
-	return st.abort(st.cur.Number(), fmt.Errorf("%w: %w", round.ErrDeadline, cause), "messages missing at the deadline", missing...)
+	return out
+}
+
+// deadline builds the error for a run cut short: the culprits are the
+// parties whose messages for the current round never came.
+func (st *run) deadline(cause error) error {
+	return st.abort(st.cur.Number(), fmt.Errorf("%w: %w", round.ErrDeadline, cause), "messages missing at the deadline", st.missing()...)
 }
