@@ -95,3 +95,17 @@ func taprootTweak(p curve.Point, tr *Taproot) (curve.Scalar, curve.Point, error)
 	}
 	return t, q, nil
 }
+
+// OutputKey returns the x-only BIP341 output key Q.x of the BIP340 group key
+// groupKey under tr: what a Taproot key-path signature verifies under. It
+// needs no share, so a coordinator can check signatures with it.
+func OutputKey(groupKey curve.Point, tr *Taproot) ([]byte, error) {
+	if tr == nil {
+		return nil, fmt.Errorf("%w: no tweak", ErrInvalidTweak)
+	}
+	_, q, err := taprootTweak(groupKey, tr)
+	if err != nil {
+		return nil, err
+	}
+	return curve.XOnly(q), nil
+}

@@ -1,0 +1,168 @@
+package mpc
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/cairn-mpc/cairn/internal/curve"
+	"github.com/cairn-mpc/cairn/internal/wire"
+	"github.com/cairn-mpc/cairn/mpc/dkg"
+	"github.com/cairn-mpc/cairn/mpc/frost"
+	"github.com/cairn-mpc/cairn/mpc/round"
+	"github.com/cairn-mpc/cairn/transport"
+)
+
+// Scheme names a signature scheme a key is generated for.
+type Scheme string
+
+// The schemes Cairn serves.
+const (
+	// Ed25519 is FROST(Ed25519, SHA-512): RFC 8032 signatures (Solana, …).
+	Ed25519 Scheme = "ed25519"
+	// Schnorr is FROST on secp256k1 in BIP340 mode (Bitcoin Taproot).
+	Schnorr Scheme = "bip340"
+	// SchnorrRFC is FROST(secp256k1, SHA-256) of RFC 9591.
+	SchnorrRFC Scheme = "frost-secp256k1"
+)
+
+// ErrUnknownScheme reports a scheme this build does not serve.
+var ErrUnknownScheme = errors.New("mpc: unknown scheme")
+
+func (s Scheme) suite() (*frost.Suite, error) {
+	switch s {
+	case Ed25519:
+		return frost.Ed25519, nil
+	case Schnorr:
+		return frost.BIP340, nil
+	case SchnorrRFC:
+		return frost.Secp256k1, nil
+	}
+	return nil, fmt.Errorf("%w: %q", ErrUnknownScheme, string(s))
+}
+
+// KeySpec asks for a new threshold key.
+type KeySpec struct {
+	Scheme    Scheme
+	Threshold int                // signers needed to sign, 1 ≤ Threshold ≤ len(Signers)
+	Signers   []transport.NodeID // the signers that will hold shares; all must take part in the DKG
+}
+
+// KeyParty places one share of a key: its party id and the signer holding it.
+type KeyParty struct {
+	ID   round.PartyID
+	Node transport.NodeID
+}
+
+// KeyInfo is the public record of a threshold key. It holds nothing secret.
+type KeyInfo struct {
+	ID        string
+	Scheme    Scheme
+	Threshold int
+	Parties   []KeyParty
+	// PublicKey is the key signatures verify under: 32 bytes for Ed25519,
+	// the 32-byte x-only key for BIP340, 33-byte SEC1 for SchnorrRFC.
+	PublicKey []byte
+	// Public is the key's public record from the DKG: group key, every
+	// party's verification share, threshold, chain code.
+	Public *dkg.PublicKey
+}
+
+// SignRequest asks for one signature.
+type SignRequest struct {
+	KeyID string
+	// Message is what is signed: for BIP340 and ECDSA the 32-byte digest
+	// (sighash), for Ed25519 the message itself.
+	Message []byte
+	// Taproot, for BIP340 keys, signs under the BIP341 output key tweaked
+	// from the key (nil: the key itself).
+	Taproot *frost.Taproot
+}
+
+// Signature is a verified signature.
+type Signature struct {
+	KeyID     string
+	Scheme    Scheme
+	PublicKey []byte // what it verifies under (the tweaked key for Taproot)
+	Bytes     []byte
+	Signers   []transport.NodeID // the quorum that produced it
+}
+
+// keyRecord is what a signer keeps (sealed) for one key.
+type keyRecord struct {
+	_       struct{} `cbor:",toarray"`
+	KeyID   string
+	Scheme  string
+	Parties []partyRef
+	Share   []byte // dkg.KeyShare.MarshalBinary
+}
+
+func encodeKeyRecord(id string, scheme Scheme, parties []partyRef, ks *dkg.KeyShare) ([]byte, error) {
+	share, err := ks.MarshalBinary()
+	if err != nil {
+		return nil, err
+	}
+	return wire.Marshal(keyRecord{KeyID: id, Scheme: string(scheme), Parties: parties, Share: share})
+}
+
+// loadedKey is a key share ready to sign with.
+type loadedKey struct {
+	id      string
+	scheme  Scheme
+	parties []partyRef
+	share   *dkg.KeyShare
+	frost   *frost.KeyShare
+}
+
+func decodeKeyRecord(b []byte) (*loadedKey, error) {
+	var rec keyRecord
+	if err := wire.Unmarshal(b, &rec); err != nil {
+		return nil, err
+	}
+	ks := &dkg.KeyShare{}
+	if err := ks.UnmarshalBinary(rec.Share); err != nil {
+		return nil, err
+	}
+	k := &loadedKey{id: rec.KeyID, scheme: Scheme(rec.Scheme), parties: rec.Parties, share: ks}
+	suite, err := k.scheme.suite()
+	if err != nil {
+		return nil, err
+	}
+	if k.frost, err = frost.NewKeyShare(suite, ks.Self, ks.Threshold, ks.Secret, ks.GroupKey, ks.VerificationShares); err != nil {
+		return nil, err
+	}
+	return k, nil
+}
+
+// keyInfoFrom builds the public record of a key from a signer's public
+// key record.
+func keyInfoFrom(id string, scheme Scheme, parties []partyRef, pub *dkg.PublicKey) (*KeyInfo, error) {
+	suite, err := scheme.suite()
+	if err != nil {
+		return nil, err
+	}
+	if pub.Curve != suite.Curve() {
+		return nil, fmt.Errorf("mpc: key %s is on %s, not %s's curve", id, pub.Curve.Name(), scheme)
+	}
+	info := &KeyInfo{ID: id, Scheme: scheme, Threshold: pub.Threshold, Public: pub}
+	for _, p := range parties {
+		info.Parties = append(info.Parties, KeyParty{ID: round.PartyID(p.ID), Node: transport.NodeID(p.Node)})
+	}
+	info.PublicKey = verifyingKey(suite, pub.GroupKey)
+	return info, nil
+}
+
+func verifyingKey(suite *frost.Suite, group curve.Point) []byte {
+	if suite == frost.BIP340 {
+		return curve.XOnly(group)
+	}
+	return group.Bytes()
+}
+
+func (k *KeyInfo) node(id round.PartyID) transport.NodeID {
+	i := slices.IndexFunc(k.Parties, func(p KeyParty) bool { return p.ID == id })
+	if i < 0 {
+		return ""
+	}
+	return k.Parties[i].Node
+}

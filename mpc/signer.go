@@ -1,0 +1,450 @@
+package mpc
+
+import (
+	"context"
+	"crypto/ed25519"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/cairn-mpc/cairn/internal/wire"
+	"github.com/cairn-mpc/cairn/mpc/dkg"
+	"github.com/cairn-mpc/cairn/mpc/frost"
+	"github.com/cairn-mpc/cairn/mpc/round"
+	"github.com/cairn-mpc/cairn/store"
+	"github.com/cairn-mpc/cairn/transport"
+)
+
+// Buckets a signer keeps in its store.
+const (
+	bucketKeys     = "mpc/keys"     // key id → sealed keyRecord
+	bucketSessions = "mpc/sessions" // session id → deadline (Unix ms), for refusing reuse
+)
+
+// maxCeremony bounds how far in the future a request's deadline may be.
+const maxCeremony = 10 * time.Minute
+
+// SignerConfig wires one signer. Every field without a documented default is
+// required.
+type SignerConfig struct {
+	// Node is this signer's id on the network.
+	Node transport.NodeID
+	// Identity signs this signer's protocol and control messages.
+	Identity ed25519.PrivateKey
+	// Transport is this signer's endpoint.
+	Transport transport.Transport
+	// Store is this signer's own store: its sealed shares and the session
+	// ids it has served.
+	Store store.Store
+	// Sealer seals key shares at rest.
+	Sealer ShareSealer
+	// Peers holds the identity key of every other signer and of every
+	// coordinator this signer talks to.
+	Peers map[transport.NodeID]ed25519.PublicKey
+	// Coordinators are the nodes allowed to start ceremonies.
+	Coordinators []transport.NodeID
+	// Gate, if set, must approve every signature before this signer takes
+	// part.
+	Gate Gate
+	// Logger gets metadata only, never secrets. Nil discards.
+	Logger *slog.Logger
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// ShareSealer seals and opens the records that hold a signer's key shares,
+// binding each to the signer and key id (package store provides one).
+type ShareSealer interface {
+	SealShare(ctx context.Context, signer transport.NodeID, keyID string, plaintext []byte) ([]byte, error)
+	OpenShare(ctx context.Context, signer transport.NodeID, keyID string, sealed []byte) ([]byte, error)
+}
+
+// Signer is one MPC node: it holds its key shares, sealed, in its own store
+// and takes part in the ceremonies a coordinator starts. No share leaves it;
+// the coordinator sees only public keys and signatures.
+type Signer struct {
+	cfg SignerConfig
+	log *slog.Logger
+	mux *Mux
+
+	mu      sync.Mutex
+	keys    map[string]*loadedKey           // unsealed shares, by key id
+	running map[[16]byte]context.CancelFunc // ceremonies by request id
+	busy    map[string]*sync.Mutex          // key id → DKG in progress
+}
+
+// NewSigner checks cfg and returns a signer; call Run to serve.
+func NewSigner(cfg SignerConfig) (*Signer, error) {
+	switch {
+	case cfg.Node == "":
+		return nil, errors.New("mpc: signer needs a node id")
+	case len(cfg.Identity) != ed25519.PrivateKeySize:
+		return nil, errors.New("mpc: signer needs an Ed25519 identity key")
+	case cfg.Transport == nil || cfg.Store == nil || cfg.Sealer == nil:
+		return nil, errors.New("mpc: signer needs a transport, a store and a sealer")
+	case len(cfg.Coordinators) == 0:
+		return nil, errors.New("mpc: signer needs at least one coordinator")
+	}
+	for _, c := range cfg.Coordinators {
+		if _, ok := cfg.Peers[c]; !ok {
+			return nil, fmt.Errorf("mpc: no identity key for coordinator %q", c)
+		}
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	log = log.With("signer", cfg.Node)
+	return &Signer{
+		cfg: cfg, log: log, mux: NewMux(cfg.Transport, log),
+		keys: map[string]*loadedKey{}, running: map[[16]byte]context.CancelFunc{}, busy: map[string]*sync.Mutex{},
+	}, nil
+}
+
+// Run serves until ctx ends or the transport closes, then waits for the
+// ceremonies it started to stop.
+func (s *Signer) Run(ctx context.Context) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	muxDone := make(chan error, 1)
+	go func() { muxDone <- s.mux.Run(ctx) }()
+	ctl, err := s.mux.Open(ControlSession)
+	if err != nil {
+		cancel()
+		<-muxDone
+		return err
+	}
+	keys := map[transport.NodeID]ed25519.PublicKey{}
+	for _, c := range s.cfg.Coordinators {
+		keys[c] = s.cfg.Peers[c]
+	}
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	for {
+		f, err := ctl.Receive(ctx)
+		if err != nil {
+			cancel()
+			mErr := <-muxDone
+			if ctx.Err() != nil {
+				return nil
+			}
+			return fmt.Errorf("mpc: signer %s: %w", s.cfg.Node, errors.Join(err, mErr))
+		}
+		msg, err := openControl(keys, s.cfg.Node, f.Payload)
+		if err != nil {
+			s.log.Warn("mpc: control frame refused", "from", f.From, "err", err)
+			continue
+		}
+		switch msg.Kind {
+		case ctlRequest:
+			var req ceremonyRequest
+			if err := wire.Unmarshal(msg.Payload, &req); err != nil {
+				s.respond(ctx, msg, failure(codeBadRequest, "undecodable request"))
+				continue
+			}
+			cctx, ccancel := context.WithCancel(ctx)
+			s.mu.Lock()
+			if _, dup := s.running[msg.ID]; dup {
+				s.mu.Unlock()
+				ccancel()
+				continue // a retransmitted request
+			}
+			s.running[msg.ID] = ccancel
+			s.mu.Unlock()
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer func() {
+					s.mu.Lock()
+					delete(s.running, msg.ID)
+					s.mu.Unlock()
+					ccancel()
+				}()
+				s.respond(ctx, msg, s.serve(cctx, msg.ID, &req))
+			}()
+		case ctlCancel:
+			s.mu.Lock()
+			if c, ok := s.running[msg.ID]; ok {
+				c()
+			}
+			s.mu.Unlock()
+		}
+	}
+}
+
+func failure(code uint8, reason string, culprits ...round.PartyID) *ceremonyResponse {
+	r := &ceremonyResponse{Code: code, Reason: reason}
+	for _, c := range culprits {
+		r.Culprits = append(r.Culprits, uint16(c))
+	}
+	return r
+}
+
+func (s *Signer) respond(ctx context.Context, req controlMsg, resp *ceremonyResponse) {
+	payload, err := wire.Marshal(resp)
+	if err == nil {
+		var fr []byte
+		if fr, err = sealControl(s.cfg.Identity, s.cfg.Node, req.From, ctlResponse, req.ID, payload); err == nil {
+			err = s.cfg.Transport.Send(ctx, req.From, fr)
+		}
+	}
+	if err != nil {
+		s.log.Warn("mpc: could not answer the coordinator", "to", req.From, "err", err)
+	}
+}
+
+// serve validates a request and runs its ceremony.
+func (s *Signer) serve(ctx context.Context, id [16]byte, req *ceremonyRequest) *ceremonyResponse {
+	deadline := time.UnixMilli(req.Deadline)
+	now := s.cfg.Now()
+	if !deadline.After(now) || deadline.Sub(now) > maxCeremony {
+		return failure(codeBadRequest, "deadline in the past or too far ahead")
+	}
+	ctx, cancel := context.WithDeadline(ctx, deadline)
+	defer cancel()
+	parties := req.parties()
+	if err := round.ValidateParties(parties, 0); err != nil {
+		return failure(codeBadRequest, err.Error())
+	}
+	self := round.PartyID(0)
+	peers := make(map[round.PartyID]Peer, len(parties))
+	for _, p := range req.Parties {
+		node := transport.NodeID(p.Node)
+		key := s.cfg.Peers[node]
+		if node == s.cfg.Node {
+			self = round.PartyID(p.ID)
+			key = s.cfg.Identity.Public().(ed25519.PublicKey)
+		}
+		if key == nil {
+			return failure(codeBadRequest, fmt.Sprintf("no identity key for party node %q", p.Node))
+		}
+		peers[round.PartyID(p.ID)] = Peer{ID: round.PartyID(p.ID), Node: node, Key: key}
+	}
+	if self == 0 {
+		return failure(codeBadRequest, "this signer is not a party of the key")
+	}
+	switch req.Op {
+	case opDKG:
+		return s.serveDKG(ctx, id, req, self, parties, peers)
+	case opSign:
+		return s.serveSign(ctx, id, req, self, peers)
+	}
+	return failure(codeBadRequest, "unknown operation")
+}
+
+// claimSession records a session id durably before the ceremony runs, and
+// refuses one this signer has seen.
+func (s *Signer) claimSession(ctx context.Context, sid round.SessionID, deadline int64) error {
+	return s.cfg.Store.Update(ctx, func(tx store.Tx) error {
+		if _, err := tx.Get(bucketSessions, sid[:]); err == nil {
+			return ErrSessionUsed
+		} else if !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		return tx.Put(bucketSessions, sid[:], binary.BigEndian.AppendUint64(nil, uint64(deadline)))
+	})
+}
+
+// run drives one ceremony through the mux.
+func (s *Signer) run(ctx context.Context, protocol string, sid round.SessionID, self round.PartyID, peers []Peer, first round.Round, out []round.Message) (any, error) {
+	conn, err := s.mux.Open(sid)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close()
+	r := &Runner{Conn: conn, Protocol: protocol, Session: sid, Self: self, Identity: s.cfg.Identity, Peers: peers, Logger: s.log}
+	return r.Run(ctx, first, out)
+}
+
+func abortResponse(err error) *ceremonyResponse {
+	var ae *AbortError
+	if errors.As(err, &ae) {
+		return failure(codeAborted, ae.Error(), ae.Culprits...)
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return failure(codeAborted, "ceremony cancelled")
+	}
+	return failure(codeInternal, "ceremony failed")
+}
+
+func (s *Signer) serveDKG(ctx context.Context, id [16]byte, req *ceremonyRequest, self round.PartyID, parties []round.PartyID, peers map[round.PartyID]Peer) *ceremonyResponse {
+	scheme := Scheme(req.Scheme)
+	suite, err := scheme.suite()
+	if err != nil {
+		return failure(codeBadRequest, err.Error())
+	}
+	if req.KeyID == "" || len(req.KeyID) > 128 {
+		return failure(codeBadRequest, "bad key id")
+	}
+	lock := s.keyLock(req.KeyID)
+	lock.Lock()
+	defer lock.Unlock()
+	if _, err := s.loadKey(ctx, req.KeyID); err == nil {
+		return failure(codeBadRequest, "key id already exists")
+	}
+	sid := round.NewSessionID(dkg.Protocol, []byte(req.KeyID), parties, id[:])
+	if err := s.claimSession(ctx, sid, req.Deadline); err != nil {
+		return failure(codeSessionUsed, "session id already used")
+	}
+	ring := round.Keyring{}
+	list := make([]Peer, 0, len(peers))
+	for _, p := range parties {
+		ring[p] = peers[p].Key
+		list = append(list, peers[p])
+	}
+	first, out, err := dkg.Start(dkg.Config{Curve: suite.Curve(), Session: sid, Self: self, Parties: parties, Threshold: int(req.Threshold), Evidence: ring})
+	if err != nil {
+		return failure(codeBadRequest, err.Error())
+	}
+	res, err := s.run(ctx, dkg.Protocol, sid, self, list, first, out)
+	if err != nil {
+		return abortResponse(err)
+	}
+	share := res.(*dkg.KeyShare)
+	rec, err := encodeKeyRecord(req.KeyID, scheme, req.Parties, share)
+	if err != nil {
+		return failure(codeInternal, "encoding the key record")
+	}
+	sealed, err := s.cfg.Sealer.SealShare(ctx, s.cfg.Node, req.KeyID, rec)
+	clear(rec)
+	if err != nil {
+		s.log.Error("mpc: sealing a new share failed", "key", req.KeyID, "err", err)
+		return failure(codeInternal, "sealing the share")
+	}
+	err = s.cfg.Store.Update(ctx, func(tx store.Tx) error {
+		if _, err := tx.Get(bucketKeys, []byte(req.KeyID)); err == nil {
+			return errors.New("key id already exists")
+		}
+		return tx.Put(bucketKeys, []byte(req.KeyID), sealed)
+	})
+	if err != nil {
+		s.log.Error("mpc: storing a new share failed", "key", req.KeyID, "err", err)
+		return failure(codeInternal, "storing the share")
+	}
+	pub, err := share.Public().MarshalBinary()
+	if err != nil {
+		return failure(codeInternal, "encoding the public key")
+	}
+	s.log.Info("mpc: key generated", "key", req.KeyID, "scheme", scheme, "party", self)
+	return &ceremonyResponse{OK: true, Key: pub}
+}
+
+func (s *Signer) keyLock(id string) *sync.Mutex {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	l, ok := s.busy[id]
+	if !ok {
+		l = &sync.Mutex{}
+		s.busy[id] = l
+	}
+	return l
+}
+
+// ErrUnknownKey reports a key id a signer or coordinator does not hold.
+var ErrUnknownKey = errors.New("mpc: unknown key")
+
+// loadKey returns the unsealed share of a key, from memory or the store.
+func (s *Signer) loadKey(ctx context.Context, id string) (*loadedKey, error) {
+	s.mu.Lock()
+	k, ok := s.keys[id]
+	s.mu.Unlock()
+	if ok {
+		return k, nil
+	}
+	var sealed []byte
+	err := s.cfg.Store.View(ctx, func(tx store.Tx) error {
+		var err error
+		sealed, err = tx.Get(bucketKeys, []byte(id))
+		return err
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, fmt.Errorf("%w: %s", ErrUnknownKey, id)
+	}
+	if err != nil {
+		return nil, err
+	}
+	rec, err := s.cfg.Sealer.OpenShare(ctx, s.cfg.Node, id, sealed)
+	if err != nil {
+		return nil, err
+	}
+	k, err = decodeKeyRecord(rec)
+	clear(rec)
+	if err != nil {
+		return nil, fmt.Errorf("mpc: key %s: %w", id, err)
+	}
+	if k.id != id {
+		return nil, fmt.Errorf("mpc: record under key id %s holds key %s", id, k.id)
+	}
+	s.mu.Lock()
+	s.keys[id] = k
+	s.mu.Unlock()
+	return k, nil
+}
+
+func (s *Signer) serveSign(ctx context.Context, id [16]byte, req *ceremonyRequest, self round.PartyID, peers map[round.PartyID]Peer) *ceremonyResponse {
+	k, err := s.loadKey(ctx, req.KeyID)
+	if errors.Is(err, ErrUnknownKey) {
+		return failure(codeUnknownKey, "this signer holds no share of the key")
+	}
+	if err != nil {
+		s.log.Error("mpc: loading a share failed", "key", req.KeyID, "err", err)
+		return failure(codeInternal, "loading the share")
+	}
+	if string(k.scheme) != req.Scheme || !slices.Equal(k.parties, req.Parties) || k.share.Self != self {
+		return failure(codeBadRequest, "request does not match the key's scheme or parties")
+	}
+	signers := req.signers()
+	if err := round.ValidateParties(signers, self); err != nil || len(signers) < k.share.Threshold {
+		return failure(codeBadRequest, "bad signer set")
+	}
+	var tr *frost.Taproot
+	if req.Taproot {
+		if k.scheme != Schnorr {
+			return failure(codeBadRequest, "taproot tweak on a non-BIP340 key")
+		}
+		tr = &frost.Taproot{MerkleRoot: req.Merkle}
+	}
+	pub, err := k.frost.VerifyingKey(tr)
+	if err != nil {
+		return failure(codeBadRequest, err.Error())
+	}
+	if s.cfg.Gate != nil {
+		g := GateRequest{Signer: s.cfg.Node, KeyID: req.KeyID, Scheme: k.scheme, PublicKey: pub, Message: req.Message, Taproot: req.Taproot, Merkle: req.Merkle}
+		if err := s.cfg.Gate.Approve(ctx, g); err != nil {
+			s.log.Info("mpc: gate refused a signature", "key", req.KeyID, "err", err)
+			return failure(codeGateRefused, err.Error())
+		}
+	}
+	sid := round.NewSessionID(frost.Protocol, []byte(req.KeyID), signers, id[:])
+	if err := s.claimSession(ctx, sid, req.Deadline); err != nil {
+		return failure(codeSessionUsed, "session id already used")
+	}
+	list := make([]Peer, 0, len(signers))
+	for _, p := range signers {
+		peer, ok := peers[p]
+		if !ok {
+			return failure(codeBadRequest, "signer is not a party of the key")
+		}
+		list = append(list, peer)
+	}
+	first, out, err := frost.NewSigning(k.frost, frost.SignRequest{Session: sid, Signers: signers, Message: req.Message, Taproot: tr}, frost.Config{})
+	if err != nil {
+		return failure(codeBadRequest, err.Error())
+	}
+	res, err := s.run(ctx, frost.Protocol, sid, self, list, first, out)
+	if err != nil {
+		return abortResponse(err)
+	}
+	sig := res.(*frost.Signature)
+	if err := frost.Verify(sig.Suite, sig.PublicKey, req.Message, sig.Bytes); err != nil {
+		return failure(codeInternal, "aggregate signature does not verify")
+	}
+	return &ceremonyResponse{OK: true, Key: sig.PublicKey, Signature: sig.Bytes}
+}
