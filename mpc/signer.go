@@ -449,3 +449,26 @@ func (s *Signer) serveSign(ctx context.Context, id [16]byte, req *ceremonyReques
 	sig := res.(*frost.Signature)
 	return &ceremonyResponse{OK: true, Key: sig.PublicKey, Signature: sig.Bytes}
 }
+
+// Keys opens every key share this signer holds and returns their ids. It
+// fails on the first record that does not open or decode whole (a wrong
+// key-encryption key, a record moved from elsewhere, corruption), so it
+// doubles as an integrity check at start-up.
+func (s *Signer) Keys(ctx context.Context) ([]string, error) {
+	var ids []string
+	err := s.cfg.Store.View(ctx, func(tx store.Tx) error {
+		return tx.ForEach(bucketKeys, nil, func(k, _ []byte) error {
+			ids = append(ids, string(k))
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, id := range ids {
+		if _, err := s.loadKey(ctx, id); err != nil {
+			return nil, fmt.Errorf("mpc: signer %s: key %s: %w", s.cfg.Node, id, err)
+		}
+	}
+	return ids, nil
+}
