@@ -1,0 +1,85 @@
+package authn_test
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/cairn-mpc/cairn/authn"
+	"github.com/cairn-mpc/cairn/authn/authntest"
+)
+
+const (
+	rpID     = "cairn.example"
+	rpOrigin = "https://app.cairn.example"
+)
+
+// clock is a settable test clock.
+type clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+// fixture is a Service over a fresh in-memory store with a test clock.
+type fixture struct {
+	svc   *authn.Service
+	store *memStore
+	clock *clock
+	ctx   context.Context
+}
+
+func newFixture(t testing.TB) *fixture {
+	t.Helper()
+	st := newMemStore()
+	clk := &clock{now: time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)}
+	svc, err := authn.New(authn.Config{
+		Store:     st,
+		RPID:      rpID,
+		RPOrigins: []string{rpOrigin},
+		Clock:     clk.Now,
+	})
+	require.NoError(t, err)
+	return &fixture{svc: svc, store: st, clock: clk, ctx: context.Background()}
+}
+
+// user creates an employee.
+func (f *fixture) user(t testing.TB, name string) *authn.Identity {
+	t.Helper()
+	u, err := f.svc.CreateUser(f.ctx, authn.Employee, name)
+	require.NoError(t, err)
+	return u
+}
+
+// passkey registers a virtual passkey for id.
+func (f *fixture) passkey(t testing.TB, id string) (*authntest.Passkey, *authn.Credential) {
+	t.Helper()
+	p, c, err := authntest.RegisterPasskey(f.ctx, f.svc, id, rpID, rpOrigin)
+	require.NoError(t, err)
+	return p, c
+}
+
+// key registers a key credential of kind for id.
+func (f *fixture) key(t testing.TB, id string, alg authn.Algorithm, kind authn.CredentialKind) (*authntest.KeySigner, *authn.Credential) {
+	t.Helper()
+	k, c, err := authntest.RegisterKey(f.ctx, f.svc, id, alg, kind)
+	require.NoError(t, err)
+	return k, c
+}
+
+// keyAlgorithms are the key-credential algorithms.
+var keyAlgorithms = []authn.Algorithm{authn.Ed25519, authn.ECDSAP256, authn.ECDSASecp256k1}
