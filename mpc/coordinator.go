@@ -220,9 +220,10 @@ func (c *Coordinator) attempt(ctx context.Context, nodes []transport.NodeID, req
 			}
 			got[a.from] = a.resp
 			if !a.resp.OK && a.resp.Code != codeAborted {
-				// A refusal dooms the attempt: stop the others now.
+				// A refusal dooms the attempt: stop the others now. They
+				// were cut short, so they are not reported as silent.
 				c.cancel(nodes, id)
-				return got, missingFrom(nodes, got), nil
+				return got, nil, nil
 			}
 		case <-ctx.Done():
 			c.cancel(nodes, id)

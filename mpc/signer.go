@@ -127,6 +127,11 @@ func (s *Signer) Run(ctx context.Context) error {
 	}
 	var wg sync.WaitGroup
 	defer wg.Wait()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		s.pruneSessions(ctx)
+	}()
 	for {
 		f, err := ctl.Receive(ctx)
 		if err != nil {
@@ -249,6 +254,47 @@ func (s *Signer) claimSession(ctx context.Context, sid round.SessionID, deadline
 			return err
 		}
 		return tx.Put(bucketSessions, sid[:], binary.BigEndian.AppendUint64(nil, uint64(deadline)))
+	})
+}
+
+// pruneInterval is how often a signer forgets expired session ids.
+const pruneInterval = 10 * time.Minute
+
+// pruneSessions deletes the recorded session ids whose ceremonies' deadlines
+// passed more than a minute ago, at once and then every pruneInterval until
+// ctx ends. Forgetting them is safe: a replayed request carries its
+// original, signed, deadline and is refused for it.
+func (s *Signer) pruneSessions(ctx context.Context) {
+	t := time.NewTicker(pruneInterval)
+	defer t.Stop()
+	for {
+		if err := s.pruneOnce(ctx); err != nil && ctx.Err() == nil {
+			s.log.Warn("mpc: pruning session ids failed", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func (s *Signer) pruneOnce(ctx context.Context) error {
+	cutoff := uint64(s.cfg.Now().Add(-time.Minute).UnixMilli())
+	return s.cfg.Store.Update(ctx, func(tx store.Tx) error {
+		var old [][]byte
+		err := tx.ForEach(bucketSessions, nil, func(k, v []byte) error {
+			if len(v) != 8 || binary.BigEndian.Uint64(v) < cutoff {
+				old = append(old, k)
+			}
+			return nil
+		})
+		for _, k := range old {
+			if err == nil {
+				err = tx.Delete(bucketSessions, k)
+			}
+		}
+		return err
 	})
 }
 
