@@ -2,6 +2,7 @@ package authn_test
 
 import (
 	"context"
+	"encoding/json"
 	"sync"
 	"testing"
 	"time"
@@ -83,3 +84,12 @@ func (f *fixture) key(t testing.TB, id string, alg authn.Algorithm, kind authn.C
 
 // keyAlgorithms are the key-credential algorithms.
 var keyAlgorithms = []authn.Algorithm{authn.Ed25519, authn.ECDSAP256, authn.ECDSASecp256k1}
+
+func mustJSON(t testing.TB, v any) []byte {
+	t.Helper()
+	b, err := json.Marshal(v)
+	require.NoError(t, err)
+	return b
+}
+
+func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }

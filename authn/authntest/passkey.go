@@ -8,6 +8,10 @@ package authntest
 
 import (
 	"bytes"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -33,7 +37,29 @@ func NewPasskey(rpID, origin string) *Passkey {
 	return &Passkey{
 		rp:   virtualwebauthn.RelyingParty{ID: rpID, Name: rpID, Origin: origin},
 		auth: virtualwebauthn.NewAuthenticator(),
-		cred: virtualwebauthn.NewCredential(virtualwebauthn.KeyTypeEC2),
+		cred: newP256Credential(),
+	}
+}
+
+// newP256Credential returns a credential whose key virtualwebauthn
+// encodes correctly. It writes COSE coordinates with big.Int.Bytes, which
+// drops leading zero bytes, so about one key in 128 would yield a COSE key
+// that go-webauthn rightly refuses; such keys are skipped.
+func newP256Credential() virtualwebauthn.Credential {
+	for {
+		k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		if err != nil {
+			panic("authntest: generating P-256 key: " + err.Error())
+		}
+		pub, err := k.PublicKey.Bytes()
+		if err != nil || pub[1] == 0 || pub[33] == 0 {
+			continue
+		}
+		der, err := x509.MarshalPKCS8PrivateKey(k)
+		if err != nil {
+			panic("authntest: encoding P-256 key: " + err.Error())
+		}
+		return virtualwebauthn.NewCredentialWithImportedKey(virtualwebauthn.KeyTypeEC2, der)
 	}
 }
 
