@@ -208,4 +208,3 @@ func (e *Engine) logApproval(a *Approval, user string) {
 	e.log.Info("policy: approval", slog.String("approval", a.ID), slog.String("status", string(a.Status)),
 		slog.String("user", user), slog.String("change", a.ChangeID))
 }
-
