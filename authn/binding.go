@@ -100,6 +100,19 @@ func (b Binding) Matches(operation, resource string, payload []byte) error {
 	return nil
 }
 
+// check refuses a binding that InitAction could not have made, before
+// anything is hashed: evidence arrives from outside.
+func (b Binding) check() error {
+	switch {
+	case len(b.RPID) > maxNameSize, len(b.Principal) > maxNameSize,
+		len(b.Operation) > maxOperationSize, len(b.Resource) > maxResourceSize:
+		return fmt.Errorf("%w: binding field over its cap", ErrTooLarge)
+	case len(b.PayloadHash) != sha256.Size, len(b.Nonce) != nonceSize:
+		return fmt.Errorf("%w: binding hash or nonce of the wrong size", ErrMalformed)
+	}
+	return nil
+}
+
 // checkActionRequest applies the size caps to an action's parts.
 func checkActionRequest(operation, resource string, payload []byte, maxPayload int) error {
 	switch {

@@ -54,6 +54,9 @@ func (e *Evidence) Verify(pub PublicKey) error {
 	if len(e.Signature) > maxAssertionSize || len(e.AuthenticatorData) > maxAssertionSize {
 		return fmt.Errorf("%w: evidence field over %d bytes", ErrTooLarge, maxAssertionSize)
 	}
+	if err := e.Binding.check(); err != nil {
+		return err
+	}
 	challenge := e.Binding.Challenge()
 	switch {
 	case e.CredentialKind == Passkey && pub.Algorithm == WebAuthn:

@@ -37,7 +37,7 @@ func newRecoveryUser(t *testing.T, f *fixture, name string) *recoveryUser {
 
 // newSet makes a new credential set answering recovery challenge ch: a
 // passkey, a secp256k1 key and a new recovery key.
-func newSet(t *testing.T, ch *authn.Challenge) ([]authn.NewCredential, *authntest.Passkey, *authntest.KeySigner, *authntest.KeySigner) {
+func newSet(t testing.TB, ch *authn.Challenge) ([]authn.NewCredential, *authntest.Passkey, *authntest.KeySigner, *authntest.KeySigner) {
 	t.Helper()
 	p := authntest.NewPasskey(rpID, rpOrigin)
 	resp, err := p.Register(ch.Options)
