@@ -71,11 +71,12 @@ func (s *Sender) Usable() bool { return !s.unusable.Load() }
 // A SenderBatch is the sender's output of one extension: n random OTs,
 // whose messages Pads derives.
 type SenderBatch struct {
-	n     int
-	delta gf
-	q     []gf // q^j, the sender's row of extended OT j
-	key   [32]byte
-	salt  [32]byte
+	n          int
+	delta      gf
+	q          []gf // q^j, the sender's row of extended OT j
+	key        [32]byte
+	salt       [32]byte
+	transcript [32]byte
 }
 
 // A ReceiverBatch is the receiver's output of one extension: its rows t^j,
@@ -336,6 +337,7 @@ func (s *Sender) Extend(session [32]byte, n int, msg []byte, rand io.Reader) (*S
 	clear(colsQ[n:])
 	b := &SenderBatch{n: n, delta: s.deltaGF(), q: colsQ[:n:n], salt: salt}
 	b.key = padKey(s.pair, nonce, digestU, salt)
+	b.transcript = transcriptDigest(s.pair, nonce, digestU, salt)
 	return b, nil
 }
 
@@ -347,6 +349,24 @@ func (s *Sender) deltaGF() gf { return gfFromBytes(s.delta[:]) }
 // output fresh even if a receiver replayed a matrix within one session.
 func padKey(pair PairID, nonce, digestU, salt [32]byte) [32]byte {
 	return newTranscript(labelRandomize).put(pair[:]).put(nonce[:]).put(digestU[:]).put(salt[:]).sum()
+}
+
+// transcriptDigest commits to one use of the extension as both parties see
+// it: the pair, the nonce (session and receiver's salt), the matrix u and the
+// sender's salt.
+func transcriptDigest(pair PairID, nonce, digestU, salt [32]byte) [32]byte {
+	return newTranscript(labelTranscr).put(pair[:]).put(nonce[:]).put(digestU[:]).put(salt[:]).sum()
+}
+
+// Transcript is a digest of this use of the extension (pair, session, both
+// salts and the receiver's matrix), for protocols built on it to bind their
+// own Fiat–Shamir challenges to.
+func (b *SenderBatch) Transcript() [32]byte { return b.transcript }
+
+// Transcript is the digest SenderBatch.Transcript gives the sender, computed
+// with the sender's salt as it arrived.
+func (b *ReceiverBatch) Transcript(senderSalt [32]byte) [32]byte {
+	return transcriptDigest(b.pair, b.nonce, b.digestU, senderSalt)
 }
 
 // Salt is the sender's fresh randomness for this use. The receiver needs it

@@ -67,6 +67,7 @@ func TestExtensionOutputsMatchChoices(t *testing.T) {
 					require.NotEqual(t, pads[1-c], got[j*width:(j+1)*width], "n=%d OT %d", n, j)
 				}
 			}
+			require.Equal(t, sb.Transcript(), rb.Transcript(sb.Salt()))
 			// Another salt gives unrelated pads.
 			other, err := rb.Pads(randomSession(t), width)
 			require.NoError(t, err)
