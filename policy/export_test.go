@@ -1,0 +1,30 @@
+package policy
+
+import (
+	"context"
+	"math/big"
+	"time"
+
+	"github.com/cairn-mpc/cairn/store"
+)
+
+// WindowTotals exposes the velocity index to the external tests: the count,
+// unknown-amount count and per-asset sums of wallet's history with time in
+// [s, e].
+func WindowTotals(ctx context.Context, st store.Store, wallet string, s, e time.Time) (count, unknown uint64, sums map[string]*big.Int, err error) {
+	err = st.View(ctx, func(tx store.Tx) error {
+		w, err := queryWindow(tx, wallet, s.UnixNano(), e.UnixNano())
+		if err != nil {
+			return err
+		}
+		count, unknown, sums = w.count, w.unknown, w.sums
+		return nil
+	})
+	return count, unknown, sums, err
+}
+
+// RecordHistory appends a to the velocity history at t, as an allowed
+// Submit does.
+func RecordHistory(ctx context.Context, st store.Store, a Activity, t time.Time) error {
+	return st.Update(ctx, func(tx store.Tx) error { return recordHistory(tx, &a, t) })
+}
