@@ -79,7 +79,8 @@
 //     hold is secret; String and GoString redact it.
 //
 // Pads and the gadget are derived by reducing 32 hash or PRG bytes modulo n,
-// within 2^−127 of uniform each since n > 2^256 − 2^129. Selections on Bob's
-// choice bits are constant time (crypto/subtle); field arithmetic is decred's
-// constant-time ModNScalar.
+// within 2^−127 of uniform each since n > 2^256 − 2^129. The arithmetic
+// modulo n (field.go) is constant time, selections on Bob's choice bits
+// included, and accumulates each sum of products unreduced before one
+// reduction.
 package rvole

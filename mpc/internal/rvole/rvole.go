@@ -154,7 +154,7 @@ type BobSession struct {
 	bob      *Bob
 	sid      SessionID
 	beta     [Xi / 8]byte
-	chi      scalar
+	chi      element
 	batch    *ot.ReceiverBatch
 	finished bool
 }
@@ -169,7 +169,7 @@ func reader(r io.Reader) io.Reader {
 	return r
 }
 
-func gadgetFor(sid SessionID) []scalar {
+func gadgetFor(sid SessionID) []element {
 	return gadget(sha256.Sum256(append([]byte(labelGadget), sid[:]...)))
 }
 
@@ -193,14 +193,13 @@ func (b *Bob) Start(sid SessionID, rand io.Reader) (*BobSession, []byte, error) 
 	}
 	s.batch = batch
 	for j, g := range gadgetFor(sid) {
-		var sum scalar
-		sum.Add2(&s.chi, &g)
-		s.chi = pick(s.betaBit(j), &s.chi, &sum)
+		sum := add(&s.chi, &g)
+		s.chi = choose(s.betaBit(j), &s.chi, &sum)
 	}
 	return s, msg, nil
 }
 
-func (s *BobSession) betaBit(j int) int { return int(s.beta[j/8] >> (j % 8) & 1) }
+func (s *BobSession) betaBit(j int) uint64 { return uint64(s.beta[j/8] >> (j % 8) & 1) }
 
 // Chi returns Bob's random input χ. In DKLs23 Bob publishes φ − χ for his
 // inversion mask φ.
@@ -208,17 +207,17 @@ func (s *BobSession) Chi() curve.Scalar { return toCurve(&s.chi) }
 
 // theta derives θ ∈ Z_n^ℓ by Fiat–Shamir from the session, the OT
 // transcript and Alice's ã (DKLs23 Protocol 5.2: θ is fixed only after ã).
-func theta(sid SessionID, transcript [32]byte, aTilde []byte) [L]scalar {
+func theta(sid SessionID, transcript [32]byte, aTilde []byte) [L]element {
 	h := sha256.New()
 	h.Write([]byte(labelTheta))
 	h.Write(sid[:])
 	h.Write(transcript[:])
 	h.Write(aTilde)
 	seed := h.Sum(nil)
-	var th [L]scalar
+	var th [L]element
 	for i := range th {
 		d := sha256.Sum256(append(append([]byte{}, seed...), byte(i)))
-		th[i] = scalarFrom32(d[:])
+		th[i] = elementFromBytes(d[:])
 	}
 	return th
 }
@@ -237,8 +236,8 @@ func newMuHash(sid SessionID, transcript [32]byte) *muHash {
 	return m
 }
 
-func (m *muHash) add(v *scalar) {
-	v.PutBytes(&m.buf)
+func (m *muHash) add(v *element) {
+	v.put(m.buf[:])
 	m.h.Write(m.buf[:])
 }
 
@@ -281,7 +280,7 @@ func (a *Alice) Multiply(sid SessionID, input [L]curve.Scalar, msg []byte, rand 
 	if err != nil {
 		return c, nil, err
 	}
-	var in [Width]scalar
+	var in [Width]element
 	for i := range input {
 		in[i] = fromCurve(input[i])
 	}
@@ -292,22 +291,19 @@ func (a *Alice) Multiply(sid SessionID, input [L]curve.Scalar, msg []byte, rand 
 		return c, nil, err
 	}
 	g := gadgetFor(sid)
-	var cs [L]scalar
+	var cs [L]wide
 	aTilde := make([]byte, 32*Width*Xi)
-	alpha0 := make([]scalar, Width*Xi)
-	var out [32]byte
+	alpha0 := make([]element, Width*Xi)
 	for j := 0; j < Xi; j++ {
 		for i := 0; i < Width; i++ {
 			k := Width*j + i
-			alpha0[k] = scalarFrom32(pad0[32*k:])
-			a1 := scalarFrom32(pad1[32*k:])
-			var t scalar
-			t.Set(&a1).Negate().Add(&alpha0[k]).Add(&in[i])
-			t.PutBytes(&out)
-			copy(aTilde[32*k:], out[:])
+			alpha0[k] = elementFromBytes(pad0[32*k:])
+			alpha1 := elementFromBytes(pad1[32*k:])
+			t := sub(&alpha0[k], &alpha1)
+			t = add(&t, &in[i])
+			t.put(aTilde[32*k:])
 			if i < L {
-				t.Mul2(&g[j], &alpha0[k])
-				cs[i].Add(&t)
+				cs[i].addMul(&g[j], &alpha0[k])
 			}
 		}
 	}
@@ -316,38 +312,36 @@ func (a *Alice) Multiply(sid SessionID, input [L]curve.Scalar, msg []byte, rand 
 
 	transcript := batch.Transcript()
 	th := theta(sid, transcript, aTilde)
-	etaPrime := in[L]
+	var ep wide
+	ep.add(&in[L])
 	for i := 0; i < L; i++ {
-		var t scalar
-		t.Mul2(&th[i], &in[i])
-		etaPrime.Add(&t)
+		ep.addMul(&th[i], &in[i])
 	}
+	etaPrime := ep.reduce()
 	mu := newMuHash(sid, transcript)
 	for j := 0; j < Xi; j++ {
-		v := alpha0[Width*j+L]
+		var w wide
+		w.add(&alpha0[Width*j+L])
 		for i := 0; i < L; i++ {
-			var t scalar
-			t.Mul2(&th[i], &alpha0[Width*j+i])
-			v.Add(&t)
+			w.addMul(&th[i], &alpha0[Width*j+i])
 		}
+		v := w.reduce()
 		mu.add(&v)
 	}
 	clear(alpha0)
-	for i := range in {
-		in[i].Zero()
-	}
+	clear(in[:])
 
 	salt := batch.Salt()
-	etaBytes := etaPrime.Bytes()
-	reply, err := wire.Marshal(aliceMsg{Session: sid[:], Salt: salt[:], ATilde: aTilde, Eta: etaBytes[:], Mu: mu.sum()})
+	reply, err := wire.Marshal(aliceMsg{Session: sid[:], Salt: salt[:], ATilde: aTilde, Eta: etaPrime.bytes(), Mu: mu.sum()})
 	if err != nil {
 		return c, nil, err
 	}
 	for i := range cs {
-		cs[i].Negate()
-		c[i] = toCurve(&cs[i])
-		cs[i].Zero()
+		ci := cs[i].reduce()
+		ci = neg(&ci)
+		c[i] = toCurve(&ci)
 	}
+	clear(cs[:])
 	return c, reply, nil
 }
 
@@ -383,13 +377,13 @@ func (s *BobSession) Finish(msg []byte) ([L]curve.Scalar, error) {
 	case SessionID(m.Session) != s.sid:
 		return d, fmt.Errorf("%w: Alice's message", ErrWrongSession)
 	}
-	etaPrime, ok := decodeScalar(m.Eta)
+	etaPrime, ok := decodeElement(m.Eta)
 	if !ok {
 		return d, fmt.Errorf("%w: rvole: η' is not a canonical scalar", round.ErrMalformed)
 	}
-	aTilde := make([]scalar, Width*Xi)
+	aTilde := make([]element, Width*Xi)
 	for k := range aTilde {
-		if aTilde[k], ok = decodeScalar(m.ATilde[32*k : 32*k+32]); !ok {
+		if aTilde[k], ok = decodeElement(m.ATilde[32*k : 32*k+32]); !ok {
 			return d, fmt.Errorf("%w: rvole: ã entry %d is not a canonical scalar", round.ErrMalformed, k)
 		}
 	}
@@ -401,26 +395,24 @@ func (s *BobSession) Finish(msg []byte) ([L]curve.Scalar, error) {
 	}
 	transcript := s.batch.Transcript(salt)
 	th := theta(s.sid, transcript, m.ATilde)
-	dBar := make([]scalar, Width*Xi)
+	dBar := make([]element, Width*Xi)
 	mu := newMuHash(s.sid, transcript)
 	for j := 0; j < Xi; j++ {
 		bit := s.betaBit(j)
 		for i := 0; i < Width; i++ {
 			k := Width*j + i
-			v := scalarFrom32(pads[32*k:])
-			var w scalar
-			w.Add2(&v, &aTilde[k])
-			dBar[k] = pick(bit, &v, &w)
+			v := elementFromBytes(pads[32*k:])
+			w := add(&v, &aTilde[k])
+			dBar[k] = choose(bit, &v, &w)
 		}
-		v := dBar[Width*j+L]
+		var acc wide
+		acc.add(&dBar[Width*j+L])
 		for i := 0; i < L; i++ {
-			var t scalar
-			t.Mul2(&th[i], &dBar[Width*j+i])
-			v.Add(&t)
+			acc.addMul(&th[i], &dBar[Width*j+i])
 		}
-		var w scalar
-		w.Set(&etaPrime).Negate().Add(&v)
-		v = pick(bit, &v, &w)
+		v := acc.reduce()
+		w := sub(&v, &etaPrime)
+		v = choose(bit, &v, &w)
 		mu.add(&v)
 	}
 	clear(pads)
@@ -431,19 +423,18 @@ func (s *BobSession) Finish(msg []byte) ([L]curve.Scalar, error) {
 		return d, fmt.Errorf("%w: Alice's check values do not match μ", ErrMultiplicationCheck)
 	}
 	g := gadgetFor(s.sid)
-	var ds [L]scalar
+	var ds [L]wide
 	for j := 0; j < Xi; j++ {
 		for i := 0; i < L; i++ {
-			var t scalar
-			t.Mul2(&g[j], &dBar[Width*j+i])
-			ds[i].Add(&t)
+			ds[i].addMul(&g[j], &dBar[Width*j+i])
 		}
 	}
 	clear(dBar)
 	for i := range ds {
-		d[i] = toCurve(&ds[i])
-		ds[i].Zero()
+		di := ds[i].reduce()
+		d[i] = toCurve(&di)
 	}
+	clear(ds[:])
 	s.wipe()
 	return d, nil
 }

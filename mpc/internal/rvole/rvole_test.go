@@ -136,9 +136,9 @@ func forgeAlice(t testing.TB, a *Alice, sid SessionID, in [L]curve.Scalar, msg [
 	eta := randomScalar(t)
 	pad0, pad1, err := batch.Pads(32 * Width)
 	require.NoError(t, err)
-	claimed := [Width]scalar{fromCurve(in[0]), fromCurve(in[1]), fromCurve(eta)}
+	claimed := [Width]element{fromCurve(in[0]), fromCurve(in[1]), fromCurve(eta)}
 	aTilde := make([]byte, 32*Width*Xi)
-	alpha0 := make([]scalar, Width*Xi)
+	alpha0 := make([]element, Width*Xi)
 	for j := 0; j < Xi; j++ {
 		used := claimed
 		if o, ok := perOT[j]; ok {
@@ -146,35 +146,31 @@ func forgeAlice(t testing.TB, a *Alice, sid SessionID, in [L]curve.Scalar, msg [
 		}
 		for i := 0; i < Width; i++ {
 			k := Width*j + i
-			alpha0[k] = scalarFrom32(pad0[32*k:])
-			a1 := scalarFrom32(pad1[32*k:])
-			var v scalar
-			v.Set(&a1).Negate().Add(&alpha0[k]).Add(&used[i])
-			b := v.Bytes()
-			copy(aTilde[32*k:], b[:])
+			alpha0[k] = elementFromBytes(pad0[32*k:])
+			a1 := elementFromBytes(pad1[32*k:])
+			v := sub(&alpha0[k], &a1)
+			v = add(&v, &used[i])
+			v.put(aTilde[32*k:])
 		}
 	}
 	tr := batch.Transcript()
 	th := theta(sid, tr, aTilde)
 	etaPrime := claimed[L]
 	for i := 0; i < L; i++ {
-		var v scalar
-		v.Mul2(&th[i], &claimed[i])
-		etaPrime.Add(&v)
+		v := mul(&th[i], &claimed[i])
+		etaPrime = add(&etaPrime, &v)
 	}
 	mu := newMuHash(sid, tr)
 	for j := 0; j < Xi; j++ {
 		v := alpha0[Width*j+L]
 		for i := 0; i < L; i++ {
-			var w scalar
-			w.Mul2(&th[i], &alpha0[Width*j+i])
-			v.Add(&w)
+			w := mul(&th[i], &alpha0[Width*j+i])
+			v = add(&v, &w)
 		}
 		mu.add(&v)
 	}
 	salt := batch.Salt()
-	e := etaPrime.Bytes()
-	out, err := wire.Marshal(aliceMsg{Session: sid[:], Salt: salt[:], ATilde: aTilde, Eta: e[:], Mu: mu.sum()})
+	out, err := wire.Marshal(aliceMsg{Session: sid[:], Salt: salt[:], ATilde: aTilde, Eta: etaPrime.bytes(), Mu: mu.sum()})
 	require.NoError(t, err)
 	return out
 }
