@@ -405,3 +405,24 @@ func FuzzOpenSealed(f *testing.F) {
 		}
 	})
 }
+
+func BenchmarkSeal(b *testing.B) {
+	s, _ := newSealer(b)
+	share := randomBytes(b, 512)
+	for b.Loop() {
+		if _, err := s.Seal(b.Context(), shareRef, share); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkOpen(b *testing.B) {
+	s, _ := newSealer(b)
+	rec, err := s.Seal(b.Context(), shareRef, randomBytes(b, 512))
+	require.NoError(b, err)
+	for b.Loop() {
+		if _, err := s.Open(b.Context(), shareRef, rec); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

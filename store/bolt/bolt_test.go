@@ -225,3 +225,73 @@ func TestDamagedFiles(t *testing.T) {
 		}
 	}
 }
+
+// A panic in the caller's function is the caller's: it propagates
+// unchanged, the transaction is rolled back, and the store stays usable.
+func TestCallerPanicPropagates(t *testing.T) {
+	t.Parallel()
+	s := openT(t, filepath.Join(t.TempDir(), "store.db"), nil)
+	for _, update := range []bool{true, false} {
+		run := s.View
+		if update {
+			run = s.Update
+		}
+		assert.PanicsWithValue(t, "caller's bug", func() {
+			_ = run(t.Context(), func(tx store.Tx) error {
+				if update {
+					require.NoError(t, tx.Put("b", []byte("k"), []byte("v")))
+				}
+				panic("caller's bug")
+			})
+		})
+	}
+	require.NoError(t, s.View(t.Context(), func(tx store.Tx) error {
+		_, err := tx.Get("b", []byte("k"))
+		assert.ErrorIs(t, err, store.ErrNotFound, "the panicking Update was rolled back")
+		return nil
+	}))
+	require.NoError(t, s.Update(t.Context(), func(tx store.Tx) error {
+		return tx.Put("b", []byte("k"), []byte("v"))
+	}))
+}
+
+// An Update waiting for the writer gives up when its context ends.
+func TestUpdateWaitHonoursContext(t *testing.T) {
+	t.Parallel()
+	s := openT(t, filepath.Join(t.TempDir(), "store.db"), nil)
+	holding := make(chan struct{})
+	release := make(chan struct{})
+	done := make(chan error)
+	go func() {
+		done <- s.Update(context.Background(), func(store.Tx) error {
+			close(holding)
+			<-release
+			return nil
+		})
+	}()
+	<-holding
+	ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
+	defer cancel()
+	ran := false
+	err := s.Update(ctx, func(store.Tx) error { ran = true; return nil })
+	assert.ErrorIs(t, err, context.DeadlineExceeded)
+	assert.False(t, ran)
+	// Readers are not blocked by the writer.
+	require.NoError(t, s.View(t.Context(), func(store.Tx) error { return nil }))
+	close(release)
+	require.NoError(t, <-done)
+}
+
+// A Tx kept past its function refuses to work rather than touch freed
+// memory.
+func TestTxAfterFunctionReturns(t *testing.T) {
+	t.Parallel()
+	s := openT(t, filepath.Join(t.TempDir(), "store.db"), nil)
+	var kept store.Tx
+	require.NoError(t, s.Update(t.Context(), func(tx store.Tx) error { kept = tx; return nil }))
+	_, err := kept.Get("b", []byte("k"))
+	assert.Error(t, err)
+	assert.Error(t, kept.Put("b", []byte("k"), nil))
+	assert.Error(t, kept.Delete("b", []byte("k")))
+	assert.Error(t, kept.ForEach("b", nil, func(_, _ []byte) error { return nil }))
+}
