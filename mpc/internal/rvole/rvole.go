@@ -155,6 +155,7 @@ type BobSession struct {
 	sid      SessionID
 	beta     [Xi / 8]byte
 	chi      element
+	g        []element // the session's gadget vector
 	batch    *ot.ReceiverBatch
 	finished bool
 }
@@ -192,8 +193,9 @@ func (b *Bob) Start(sid SessionID, rand io.Reader) (*BobSession, []byte, error) 
 		return nil, nil, err
 	}
 	s.batch = batch
-	for j, g := range gadgetFor(sid) {
-		sum := add(&s.chi, &g)
+	s.g = gadgetFor(sid)
+	for j := range s.g {
+		sum := add(&s.chi, &s.g[j])
 		s.chi = choose(s.betaBit(j), &s.chi, &sum)
 	}
 	return s, msg, nil
@@ -422,11 +424,10 @@ func (s *BobSession) Finish(msg []byte) ([L]curve.Scalar, error) {
 		clear(dBar)
 		return d, fmt.Errorf("%w: Alice's check values do not match μ", ErrMultiplicationCheck)
 	}
-	g := gadgetFor(s.sid)
 	var ds [L]wide
 	for j := 0; j < Xi; j++ {
 		for i := 0; i < L; i++ {
-			ds[i].addMul(&g[j], &dBar[Width*j+i])
+			ds[i].addMul(&s.g[j], &dBar[Width*j+i])
 		}
 	}
 	clear(dBar)
@@ -444,5 +445,5 @@ func (s *BobSession) Finish(msg []byte) ([L]curve.Scalar, error) {
 func (s *BobSession) wipe() {
 	s.finished = true
 	clear(s.beta[:])
-	s.batch = nil
+	s.batch, s.g = nil, nil
 }

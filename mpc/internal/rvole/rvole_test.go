@@ -91,7 +91,7 @@ func TestMultiplicationCorrect(t *testing.T) {
 		{c.ScalarFromUint64(1), minusOne},
 		{minusOne, c.ScalarFromUint64(2)},
 	}
-	for range 20 {
+	for range 60 {
 		inputs = append(inputs, [L]curve.Scalar{randomScalar(t), randomScalar(t)})
 	}
 	chis := map[string]bool{}
