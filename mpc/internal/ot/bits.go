@@ -149,6 +149,9 @@ func hashColumns(cols []gf, nPad int, chis []gf) [Kappa]gf {
 		transposeSquare(&m)
 		for c := 0; c < 32; c++ {
 			base := 256*k + 8*c
+			if base >= nPad {
+				break // the rest of the block is zero padding
+			}
 			table[0] = gf{}
 			for v := 1; v < 256; v++ {
 				e := bits.TrailingZeros(uint(v))
