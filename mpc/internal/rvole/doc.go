@@ -52,10 +52,11 @@
 //     different OTs passes at OT j only if β_j = 0, so the check is a
 //     selective failure that can tell her bits of β. She is caught except
 //     with probability 2^−k when she probes k bits, and ξ = κ + 2s keeps χ
-//     within 2^−s of uniform given up to s leaked bits (leftover hash lemma,
-//     DKLs19 §3). A failure (ErrMultiplicationCheck) makes Bob unusable and
-//     the caller must ban Alice. β is fresh per session, so a ban protects
-//     later sessions from a known cheater rather than a secret at risk.
+//     within 2^−s of uniform given up to s leaked bits (the leftover-hash
+//     argument of DKLs19's analysis of its Protocol 1). A failure
+//     (ErrMultiplicationCheck) makes Bob unusable and the caller must ban
+//     Alice. β is fresh per session, so a ban protects later sessions from
+//     a known cheater rather than a secret at risk.
 //   - BansPeer tells the caller which errors oblige a ban. A message for
 //     another session (ErrWrongSession) or one that does not decode wraps
 //     round.ErrMalformed and bans nobody: it is refused before any secret is

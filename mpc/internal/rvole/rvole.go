@@ -23,9 +23,9 @@ const (
 	// S is the statistical security parameter s.
 	S = 80
 	// Xi is the number of OTs per multiplication, ξ = κ + 2s with κ = 256
-	// the bit length of the group order (DKLs19 §3, DKLs23 §5.2): enough
-	// that χ = ⟨g, β⟩ stays uniform given the s bits of β a cheating Alice
-	// can learn before she is caught.
+	// the bit length of the group order (DKLs19 Protocol 1, DKLs23 Protocol
+	// 5.2): enough that χ = ⟨g, β⟩ stays uniform given the s bits of β a
+	// cheating Alice can learn before she is caught.
 	Xi = 256 + 2*S
 	// Width is the OT payload per OT in scalars: ℓ input columns and ρ = 1
 	// check column (ρ = ⌈s/κ⌉).
