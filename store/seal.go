@@ -11,19 +11,6 @@ import (
 	"github.com/cairn-mpc/cairn/internal/wire"
 )
 
-// Sealing
-//
-// A sealed record is the wire (CBOR) encoding of
-//
-//	{1: format, 2: KEK id, 3: wrapped data key, 4: ciphertext}
-//
-// where format is SealFormat; the data key is 32 fresh random bytes, used
-// for this record only and wrapped by a KeyProvider; and the ciphertext is
-// AES-256-GCM (random 96-bit nonce prepended) of the plaintext under the
-// data key. Both the wrapping and the ciphertext authenticate the same
-// additional data: the format and the RecordRef (signer, key id, kind,
-// version), so a record opens only under the reference it was sealed for.
-
 // SealFormat is the version of the sealed-record encoding Seal writes and
 // Open reads.
 const SealFormat uint32 = 1
@@ -78,6 +65,20 @@ type KeyProvider interface {
 
 // Sealer seals and opens records with a KeyProvider. It is safe for
 // concurrent use.
+//
+// A sealed record is the wire (CBOR) encoding of the map
+//
+//	{1: format, 2: KEK id, 3: wrapped data key, 4: ciphertext}
+//
+// where format is SealFormat; the data key is 32 fresh random bytes, used
+// for this record only and wrapped by the KeyProvider; and the ciphertext
+// is AES-256-GCM (random 96-bit nonce prepended) of the plaintext under the
+// data key. The wrapping and the ciphertext both authenticate the same
+// additional data, the format and the RecordRef (signer, key id, kind,
+// version), so a record opens only under the reference it was sealed for.
+// The KEK id is in the clear so that a record sealed under a KEK the
+// provider does not hold is reported as such (ErrWrongKEK) before any
+// decryption.
 type Sealer struct {
 	keys KeyProvider
 }

@@ -6,9 +6,11 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -424,5 +426,37 @@ func BenchmarkOpen(b *testing.B) {
 		if _, err := s.Open(b.Context(), shareRef, rec); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+func TestSealerConcurrentUse(t *testing.T) {
+	t.Parallel()
+	s, _ := newSealer(t)
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for w := range 8 {
+		wg.Go(func() {
+			ref := shareRef
+			ref.KeyID = fmt.Sprint("key-", w)
+			for i := range 100 {
+				pt := []byte(fmt.Sprint(w, "/", i))
+				rec, err := s.Seal(context.Background(), ref, pt)
+				if err == nil {
+					var got []byte
+					if got, err = s.Open(context.Background(), ref, rec); err == nil && !bytes.Equal(got, pt) {
+						err = errors.New("round trip changed the plaintext")
+					}
+				}
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		require.NoError(t, err)
 	}
 }

@@ -49,6 +49,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"CopiesAreIndependent", testCopies},
 		{"ContextDone", testContextDone},
 		{"Close", testClose},
+		{"CloseWhileBusy", testCloseWhileBusy},
 		{"ConcurrentUpdates", testConcurrentUpdates},
 		{"ConcurrentViewsSeeConsistentSnapshots", testConsistentSnapshots},
 	} {
@@ -394,6 +395,48 @@ func testClose(t *testing.T, s store.Store) {
 	err = s.Update(t.Context(), func(store.Tx) error { ran = true; return nil })
 	assert.ErrorIs(t, err, store.ErrClosed)
 	assert.False(t, ran)
+}
+
+// Close while transactions run: each one either completes or returns
+// ErrClosed; none fails otherwise, and none hangs.
+func testCloseWhileBusy(t *testing.T, s store.Store) {
+	put(t, s, "b", "k", "v")
+	var wg sync.WaitGroup
+	errs := make(chan error, 64)
+	started := make(chan struct{}, 8)
+	for w := range 8 {
+		wg.Go(func() {
+			started <- struct{}{}
+			for i := 0; ; i++ {
+				var err error
+				if w%2 == 0 {
+					err = s.Update(t.Context(), func(tx store.Tx) error {
+						return tx.Put("b", fmt.Appendf(nil, "w%d/%d", w, i), []byte("v"))
+					})
+				} else {
+					err = s.View(t.Context(), func(tx store.Tx) error {
+						_, err := tx.Get("b", []byte("k"))
+						return err
+					})
+				}
+				if err != nil {
+					if !errors.Is(err, store.ErrClosed) {
+						errs <- err
+					}
+					return
+				}
+			}
+		})
+	}
+	for range 8 {
+		<-started
+	}
+	require.NoError(t, s.Close())
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		assert.NoError(t, err)
+	}
 }
 
 // Read-modify-write Updates from many goroutines lose no increment:
