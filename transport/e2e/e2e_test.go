@@ -169,11 +169,11 @@ func TestWrapChecksConfig(t *testing.T) {
 	other, err := e2e.GenerateIdentity(e2e.X25519)
 	require.NoError(t, err)
 	cases := map[string]e2e.Config{
-		"no signing key":     {Identity: e2e.Identity{KEM: good.KEM}},
-		"no KEM key":         {Identity: e2e.Identity{Signing: good.Signing}},
-		"peer without keys":  {Identity: good, Peers: map[transport.NodeID]e2e.Peer{"b": {}}},
+		"no signing key":      {Identity: e2e.Identity{KEM: good.KEM}},
+		"no KEM key":          {Identity: e2e.Identity{Signing: good.Signing}},
+		"peer without keys":   {Identity: good, Peers: map[transport.NodeID]e2e.Peer{"b": {}}},
 		"self with wrong key": {Identity: good, Peers: map[transport.NodeID]e2e.Peer{"a": other.Public()}},
-		"empty peer id":      {Identity: good, Peers: map[transport.NodeID]e2e.Peer{"": other.Public()}},
+		"empty peer id":       {Identity: good, Peers: map[transport.NodeID]e2e.Peer{"": other.Public()}},
 	}
 	for name, cfg := range cases {
 		_, err := e2e.Wrap(net.Endpoint("a"), cfg)

@@ -21,8 +21,8 @@ type envelope struct {
 // body is the signed part of a frame.
 type body struct {
 	_       struct{} `cbor:",toarray"`
-	KEM     uint16 // the recipient's KEM
-	From    string // must equal the envelope's From
+	KEM     uint16   // the recipient's KEM
+	From    string   // must equal the envelope's From
 	To      string
 	Epoch   uint64 // the sender's sealing-key generation towards To
 	Counter uint64 // per (From, To, Epoch), from 1
