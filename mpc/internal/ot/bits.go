@@ -1,9 +1,6 @@
 package ot
 
-import (
-	"encoding/binary"
-	"math/bits"
-)
+import "encoding/binary"
 
 // Bit vectors are little-endian throughout this package: bit j of a byte
 // string is b[j/8]>>(j%8)&1, and bit j of a []uint64 is w[j/64]>>(j%64)&1,
@@ -138,7 +135,7 @@ func hashColumns(cols []gf, nPad int, chis []gf) [Kappa]gf {
 	var planes [256]gf // planes[r] holds bit r of h(row i) at bit i
 	copy(planes[:], cols[nPad:nPad+256])
 	var m [256]gf
-	var table [256]gf
+	var t0, t1 [256]gf
 	for k, chi := range chis {
 		// m[r] bit p = bit r of χ_k·X^p.
 		v := chi
@@ -147,28 +144,40 @@ func hashColumns(cols []gf, nPad int, chis []gf) [Kappa]gf {
 			v = v.mulX()
 		}
 		transposeSquare(&m)
-		for c := 0; c < 32; c++ {
+		// Two chunks of eight columns per pass over the planes.
+		for c := 0; c < 32; c += 2 {
 			base := 256*k + 8*c
 			if base >= nPad {
 				break // the rest of the block is zero padding
 			}
-			table[0] = gf{}
-			for v := 1; v < 256; v++ {
-				e := bits.TrailingZeros(uint(v))
-				var col gf
-				if base+e < nPad {
-					col = cols[base+e]
-				}
-				table[v] = table[v&(v-1)].xor(col)
-			}
+			fillTable(&t0, cols, base, nPad)
+			fillTable(&t1, cols, base+8, nPad)
 			shift := uint(8 * (c % 8))
 			for r := range planes {
-				planes[r] = planes[r].xor(table[byte(m[r][c/8]>>shift)])
+				w := m[r][c/8] >> shift
+				planes[r] = planes[r].xor(t0[byte(w)]).xor(t1[byte(w>>8)])
 			}
 		}
 	}
 	transposeSquare(&planes)
 	return planes
+}
+
+// fillTable sets t[v] to the XOR of the columns base+e for the bits e of v,
+// columns at or past nPad counting as zero: t[v + 2^e] = t[v] ⊕ col_{base+e}.
+func fillTable(t *[256]gf, cols []gf, base, nPad int) {
+	t[0] = gf{}
+	for e := 0; e < 8; e++ {
+		var col gf
+		if base+e < nPad {
+			col = cols[base+e]
+		}
+		lo := t[:1<<e]
+		hi := t[1<<e : 2<<e]
+		for v := range lo {
+			hi[v] = lo[v].xor(col)
+		}
+	}
 }
 
 // hashVector is h(x) for one bit vector x of nPad + 256 bits (given as

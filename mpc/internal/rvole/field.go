@@ -29,11 +29,18 @@ var (
 // suffices. For uniform bytes the result is within (2^256 − n)/2^256 < 2^−127
 // of uniform.
 func elementFromBytes(b []byte) element {
-	var x element
-	for k := range x {
-		x[k] = binary.BigEndian.Uint64(b[24-8*k:])
+	return load(b).subNIfNotBelow()
+}
+
+// load reads 32 big-endian bytes as four little-endian words.
+func load(b []byte) element {
+	_ = b[31]
+	return element{
+		binary.BigEndian.Uint64(b[24:32]),
+		binary.BigEndian.Uint64(b[16:24]),
+		binary.BigEndian.Uint64(b[8:16]),
+		binary.BigEndian.Uint64(b[0:8]),
 	}
-	return x.subNIfNotBelow()
 }
 
 // decodeElement parses a canonical encoding: 32 big-endian bytes below n.
@@ -41,10 +48,7 @@ func decodeElement(b []byte) (element, bool) {
 	if len(b) != 32 {
 		return element{}, false
 	}
-	var x element
-	for k := range x {
-		x[k] = binary.BigEndian.Uint64(b[24-8*k:])
-	}
+	x := load(b)
 	_, borrow := x.minusN()
 	return x, borrow == 1
 }
@@ -58,18 +62,21 @@ func (x *element) bytes() []byte {
 
 // put writes the 32-byte big-endian encoding into b.
 func (x *element) put(b []byte) {
-	for k := range x {
-		binary.BigEndian.PutUint64(b[24-8*k:], x[k])
-	}
+	_ = b[31]
+	binary.BigEndian.PutUint64(b[24:32], x[0])
+	binary.BigEndian.PutUint64(b[16:24], x[1])
+	binary.BigEndian.PutUint64(b[8:16], x[2])
+	binary.BigEndian.PutUint64(b[0:8], x[3])
 }
 
 // minusN returns x − n modulo 2^256 and the borrow (1 when x < n).
 func (x *element) minusN() (element, uint64) {
 	var d element
 	var b uint64
-	for k := range d {
-		d[k], b = bits.Sub64(x[k], nWords[k], b)
-	}
+	d[0], b = bits.Sub64(x[0], nWords[0], 0)
+	d[1], b = bits.Sub64(x[1], nWords[1], b)
+	d[2], b = bits.Sub64(x[2], nWords[2], b)
+	d[3], b = bits.Sub64(x[3], nWords[3], b)
 	return d, b
 }
 
@@ -168,11 +175,13 @@ func (w *wide) add(x *element) {
 // fold sets r = x[:4] + x[4:]·c, the same value modulo n; len(r) = len(x).
 // The caller's bounds say how many of r's top words are zero.
 func fold(r, x []uint64) {
+	// r = x[4:]·c, schoolbook: row i adds x[4+i]·c at word i and leaves its
+	// carry in word i+3, which no earlier row has written.
 	clear(r)
-	copy(r, x[:4])
 	for i, h := range x[4:] {
 		var carry uint64
 		for j, cj := range cWords {
+			// h·c_j + r_{i+j} + carry < 2^128, so hi never overflows.
 			hi, lo := bits.Mul64(h, cj)
 			var c uint64
 			lo, c = bits.Add64(lo, r[i+j], 0)
@@ -181,9 +190,16 @@ func fold(r, x []uint64) {
 			hi += c
 			r[i+j], carry = lo, hi
 		}
-		for k := i + len(cWords); k < len(r); k++ {
-			r[k], carry = bits.Add64(r[k], carry, 0)
+		r[i+len(cWords)] = carry
+	}
+	// r += x[:4], one carry chain.
+	var c uint64
+	for k := range r {
+		var lo uint64
+		if k < 4 {
+			lo = x[k]
 		}
+		r[k], c = bits.Add64(r[k], lo, c)
 	}
 }
 
