@@ -3,6 +3,7 @@ package authn_test
 import (
 	"context"
 	"encoding/json"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -11,6 +12,8 @@ import (
 
 	"github.com/cairn-mpc/cairn/authn"
 	"github.com/cairn-mpc/cairn/authn/authntest"
+	"github.com/cairn-mpc/cairn/store"
+	"github.com/cairn-mpc/cairn/store/bolt"
 )
 
 const (
@@ -36,7 +39,8 @@ func (c *clock) Advance(d time.Duration) {
 	c.now = c.now.Add(d)
 }
 
-// fixture is a Service over a fresh in-memory store with a test clock.
+// fixture is a Service with a test clock over a store: the in-memory one
+// (then store is set, for "nothing changed" checks) or store/bolt.
 type fixture struct {
 	svc   *authn.Service
 	store *memStore
@@ -44,9 +48,28 @@ type fixture struct {
 	ctx   context.Context
 }
 
+// newFixture returns a fixture over a fresh in-memory store.
 func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	st := newMemStore()
+	f := newFixtureOn(t, st)
+	f.store = st
+	return f
+}
+
+// newBoltFixture returns a fixture over a fresh store/bolt file, and the
+// file's path.
+func newBoltFixture(t testing.TB) (*fixture, string) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "authn.db")
+	st, err := bolt.Open(path, nil)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = st.Close() })
+	return newFixtureOn(t, st), path
+}
+
+func newFixtureOn(t testing.TB, st store.Store) *fixture {
+	t.Helper()
 	clk := &clock{now: time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)}
 	svc, err := authn.New(authn.Config{
 		Store:     st,
@@ -55,7 +78,7 @@ func newFixture(t testing.TB) *fixture {
 		Clock:     clk.Now,
 	})
 	require.NoError(t, err)
-	return &fixture{svc: svc, store: st, clock: clk, ctx: context.Background()}
+	return &fixture{svc: svc, clock: clk, ctx: context.Background()}
 }
 
 // user creates an employee.

@@ -3,7 +3,6 @@ package authn_test
 import (
 	"bytes"
 	"context"
-	"errors"
 	"maps"
 	"slices"
 	"strings"
@@ -47,6 +46,9 @@ func (m *memStore) Update(ctx context.Context, fn func(store.Tx) error) error {
 	if err := fn(tx); err != nil {
 		return err
 	}
+	if err := ctx.Err(); err != nil { // ended while fn ran: roll back
+		return err
+	}
 	for b, kv := range tx.writes {
 		if m.buckets[b] == nil {
 			m.buckets[b] = map[string][]byte{}
@@ -87,8 +89,6 @@ func (m *memStore) snapshot() map[string]map[string][]byte {
 	return out
 }
 
-var errInvalidKey = errors.New("memstore: empty bucket or key")
-
 // memTx overlays writes (nil value = deleted) on the committed buckets.
 type memTx struct {
 	base     map[string]map[string][]byte
@@ -117,7 +117,7 @@ func (t *memTx) Put(bucket string, key, value []byte) error {
 		return store.ErrReadOnly
 	}
 	if bucket == "" || len(key) == 0 {
-		return errInvalidKey
+		return store.ErrInvalid
 	}
 	if t.writes[bucket] == nil {
 		t.writes[bucket] = map[string][]byte{}
