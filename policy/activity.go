@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"fmt"
 	"math/big"
 	"slices"
 )
@@ -47,6 +48,15 @@ const (
 	// known, whatever Amount and Recipient say, so value and recipient rules
 	// trigger.
 	PayloadHash PayloadKind = "Hash"
+)
+
+// Size limits of an activity, enforced by Evaluate and Submit. They bound
+// what an Expression rule can be made to iterate over.
+const (
+	// MaxActivityField is the longest string field, in bytes.
+	MaxActivityField = 1024
+	// MaxWalletTags is the most wallet tags.
+	MaxWalletTags = 64
 )
 
 // Activity is the normalised request the engine evaluates. It knows nothing
@@ -99,6 +109,22 @@ func (a *Activity) validate() error {
 		return invalid("Activity.WalletID", "is empty for %s", WalletsSign)
 	case a.Amount != nil && a.Amount.Sign() < 0:
 		return invalid("Activity.Amount", "is negative")
+	}
+	if len(a.WalletTags) > MaxWalletTags {
+		return invalid("Activity.WalletTags", "has %d tags, more than %d", len(a.WalletTags), MaxWalletTags)
+	}
+	for _, f := range [...]struct{ name, v string }{
+		{"ID", a.ID}, {"Initiator", a.Initiator}, {"WalletID", a.WalletID},
+		{"Network", a.Network}, {"Asset", a.Asset}, {"Recipient", a.Recipient},
+	} {
+		if len(f.v) > MaxActivityField {
+			return invalid("Activity."+f.name, "is longer than %d bytes", MaxActivityField)
+		}
+	}
+	for i, t := range a.WalletTags {
+		if len(t) > MaxActivityField {
+			return invalid(fmt.Sprintf("Activity.WalletTags[%d]", i), "is longer than %d bytes", MaxActivityField)
+		}
 	}
 	switch a.Payload {
 	case "", PayloadTransfer, PayloadTransaction, PayloadHash:

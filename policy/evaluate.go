@@ -78,13 +78,14 @@ func (e *Engine) evaluate(ctx context.Context, tx store.Tx, a *Activity, now tim
 		return Decision{}, err
 	}
 	s := evalState{ctx: ctx, tx: tx, activity: a, now: now, prices: e.prices}
-	d := Decision{Outcome: OutcomeAllow}
+	candidates := snap.byKind[a.Kind]
+	d := Decision{Outcome: OutcomeAllow, Evaluations: make([]Evaluation, 0, len(candidates))}
 	var (
 		blocked, approve bool
 		groups           []RequiredGroup
 		timeout          time.Duration
 	)
-	for _, p := range snap.byKind[a.Kind] {
+	for _, p := range candidates {
 		if !p.Filters.match(a) {
 			continue
 		}

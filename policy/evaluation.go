@@ -33,12 +33,22 @@ type evalState struct {
 
 	values  map[string]valueResult
 	windows map[time.Duration]*windowResult
+	totals  map[totalKey]valueResult
 	cel     *celActivation
+	quoted  string // the recipient, quoted, once needed
+}
+
+// totalKey names a velocity total: the value sent in one window, in one
+// currency.
+type totalKey struct {
+	timeframe time.Duration
+	currency  string
 }
 
 // valueResult is a value in one currency, or why it is unknown.
 type valueResult struct {
 	value   *big.Rat // nil when unknown
+	shown   string   // value as reasons show it
 	unknown string
 }
 
@@ -63,13 +73,14 @@ func (s *evalState) computeValue(currency string) valueResult {
 	case a.Amount == nil:
 		return valueResult{unknown: "value is unknown: the amount is unknown"}
 	case a.Amount.Sign() == 0:
-		return valueResult{value: new(big.Rat)}
+		return valueResult{value: new(big.Rat), shown: formatMoney(new(big.Rat), currency)}
 	}
 	p, why := s.price(a.Asset, currency)
 	if why != "" {
 		return valueResult{unknown: why}
 	}
-	return valueResult{value: p.Value(a.Amount)}
+	v := p.Value(a.Amount)
+	return valueResult{value: v, shown: formatMoney(v, currency)}
 }
 
 // price looks up a price; on failure it returns the reason the value is

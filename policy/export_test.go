@@ -17,7 +17,13 @@ func WindowTotals(ctx context.Context, st store.Store, wallet string, s, e time.
 		if err != nil {
 			return err
 		}
-		count, unknown, sums = w.count, w.unknown, w.sums
+		count, unknown = w.count, w.unknown
+		for _, as := range w.sums {
+			if sums == nil {
+				sums = make(map[string]*big.Int)
+			}
+			sums[as.asset] = as.sum
+		}
 		return nil
 	})
 	return count, unknown, sums, err
@@ -27,4 +33,17 @@ func WindowTotals(ctx context.Context, st store.Store, wallet string, s, e time.
 // Submit does.
 func RecordHistory(ctx context.Context, st store.Store, a Activity, t time.Time) error {
 	return st.Update(ctx, func(tx store.Tx) error { return recordHistory(tx, &a, t) })
+}
+
+// RecordHistoryBatch appends many activities in one transaction, for
+// benchmarks that need a long history.
+func RecordHistoryBatch(ctx context.Context, st store.Store, as []Activity, at []time.Time) error {
+	return st.Update(ctx, func(tx store.Tx) error {
+		for i := range as {
+			if err := recordHistory(tx, &as[i], at[i]); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }

@@ -5,6 +5,7 @@ import (
 	"sync"
 
 	"cel.dev/cel-go/cel"
+	"cel.dev/cel-go/common/cost"
 	"cel.dev/cel-go/common/types"
 	"cel.dev/cel-go/interpreter"
 )
@@ -35,8 +36,12 @@ var ExpressionVariables = map[string]string{
 const (
 	// MaxExpressionLength is the longest CEL source accepted, in bytes.
 	MaxExpressionLength = 4096
-	// maxExpressionCost bounds the CEL runtime cost of one evaluation.
-	maxExpressionCost = 10_000
+	// MaxExpressionCost bounds the worst-case CEL cost of an expression,
+	// estimated when the policy is created for activities within
+	// MaxWalletTags and MaxActivityField (one unit is roughly one
+	// comparison). Bounding it statically spares every evaluation the
+	// runtime cost tracking.
+	MaxExpressionCost = 10_000
 	// maxCachedPrograms bounds the compiled-program cache.
 	maxCachedPrograms = 4096
 )
@@ -80,11 +85,37 @@ func compileExpression(src string) (cel.Program, error) {
 	if !ast.OutputType().IsExactType(cel.BoolType) {
 		return nil, invalid("CEL", "is of type %s, not bool", ast.OutputType())
 	}
-	prg, err := env.Program(ast, cel.EvalOptions(cel.OptOptimize), cel.CostLimit(maxExpressionCost))
+	est, err := env.EstimateCost(ast, celSizes{})
+	if err != nil {
+		return nil, invalid("CEL", "cost cannot be estimated: %v", err)
+	}
+	if est.Max > MaxExpressionCost {
+		return nil, invalid("CEL", "may cost up to %d to evaluate, more than %d", est.Max, MaxExpressionCost)
+	}
+	prg, err := env.Program(ast, cel.EvalOptions(cel.OptOptimize))
 	if err != nil {
 		return nil, invalid("CEL", "cannot be planned: %v", err)
 	}
 	return prg, nil
+}
+
+// celSizes tells the cost estimator how large the variables can be: the
+// bounds Activity.validate enforces.
+type celSizes struct{}
+
+func (celSizes) EstimateCallCost(string, string, *cost.AstNode, []cost.AstNode) *cost.CallEstimate {
+	return nil
+}
+
+func (celSizes) EstimateSize(n cost.AstNode) *cost.SizeEstimate {
+	switch p := n.Path(); {
+	case len(p) == 0:
+		return nil
+	case p[0] == "wallet_tags" && len(p) == 1:
+		return &cost.SizeEstimate{Max: MaxWalletTags}
+	default: // strings, and the tags' items
+		return &cost.SizeEstimate{Max: MaxActivityField}
+	}
 }
 
 // programCache keeps compiled programs by source, so reloading the policy
@@ -115,8 +146,10 @@ func (c *programCache) get(src string) (cel.Program, error) {
 }
 
 type expressionEval struct {
-	src string
-	prg cel.Program
+	prg     cel.Program
+	quoted  string // `Expression "…"`
+	isTrue  string // the reasons, built once
+	isFalse string
 }
 
 func (r Expression) compile(c *compiler) (evaluator, error) {
@@ -124,7 +157,8 @@ func (r Expression) compile(c *compiler) (evaluator, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &expressionEval{src: r.CEL, prg: prg}, nil
+	q := "Expression " + strconv.Quote(r.CEL)
+	return &expressionEval{prg: prg, quoted: q, isTrue: q + " is true", isFalse: q + " is false"}, nil
 }
 
 func (e *expressionEval) evaluate(s *evalState) (bool, string, error) {
@@ -132,68 +166,62 @@ func (e *expressionEval) evaluate(s *evalState) (bool, string, error) {
 		s.cel = newCELActivation(s.activity)
 	}
 	out, _, err := e.prg.Eval(s.cel)
-	if err != nil {
-		return true, "Expression " + strconv.Quote(e.src) + " could not be evaluated: " + err.Error(), nil
-	}
-	if out == types.True {
-		return true, "Expression " + strconv.Quote(e.src) + " is true", nil
-	}
-	if out == types.False {
-		return false, "Expression " + strconv.Quote(e.src) + " is false", nil
+	switch {
+	case err != nil:
+		return true, e.quoted + " could not be evaluated: " + err.Error(), nil
+	case out == types.True:
+		return true, e.isTrue, nil
+	case out == types.False:
+		return false, e.isFalse, nil
 	}
 	// Unreachable for a type-checked bool expression; fail closed anyway.
-	return true, "Expression " + strconv.Quote(e.src) + " did not yield a bool", nil
+	return true, e.quoted + " did not yield a bool", nil
 }
 
 // celActivation resolves the variables of ExpressionVariables from an
-// activity without building a map per evaluation.
+// activity. Values are boxed once per evaluation, not once per read.
 type celActivation struct {
-	a      *Activity
-	amount uint64
-	hasAmt bool
+	vars [len(celVarNames)]any
+	// hasAmount is false when amount is unbound (unknown or over uint64).
+	hasAmount bool
 }
+
+var celVarNames = [...]string{
+	"kind", "initiator", "wallet_id", "wallet_tags", "network", "asset",
+	"amount", "amount_known", "recipient", "recipient_known", "payload",
+}
+
+const celAmount = 6 // index of "amount" in celVarNames
 
 var _ interpreter.Activation = (*celActivation)(nil)
 
 func newCELActivation(a *Activity) *celActivation {
-	act := &celActivation{a: a}
-	if a.amountKnown() && a.Amount.IsUint64() {
-		act.amount, act.hasAmt = a.Amount.Uint64(), true
+	tags := a.WalletTags
+	if tags == nil {
+		tags = []string{}
 	}
-	return act
+	recipient := ""
+	if a.recipientKnown() {
+		recipient = a.Recipient
+	}
+	c := &celActivation{vars: [...]any{
+		string(a.Kind), a.Initiator, a.WalletID, tags, a.Network, a.Asset,
+		nil, a.amountKnown(), recipient, a.recipientKnown(), string(a.Payload),
+	}}
+	if a.amountKnown() && a.Amount.IsUint64() {
+		c.vars[celAmount], c.hasAmount = a.Amount.Uint64(), true
+	}
+	return c
 }
 
 func (c *celActivation) ResolveName(name string) (any, bool) {
-	a := c.a
-	switch name {
-	case "kind":
-		return string(a.Kind), true
-	case "initiator":
-		return a.Initiator, true
-	case "wallet_id":
-		return a.WalletID, true
-	case "wallet_tags":
-		if a.WalletTags == nil {
-			return []string{}, true
+	for i, n := range celVarNames {
+		if n == name {
+			if i == celAmount && !c.hasAmount {
+				return nil, false
+			}
+			return c.vars[i], true
 		}
-		return a.WalletTags, true
-	case "network":
-		return a.Network, true
-	case "asset":
-		return a.Asset, true
-	case "amount":
-		return c.amount, c.hasAmt
-	case "amount_known":
-		return a.amountKnown(), true
-	case "recipient":
-		if !a.recipientKnown() {
-			return "", true
-		}
-		return a.Recipient, true
-	case "recipient_known":
-		return a.recipientKnown(), true
-	case "payload":
-		return string(a.Payload), true
 	}
 	return nil, false
 }

@@ -41,46 +41,50 @@ var historySeqKey = []byte("s")
 // windowResult totals the history entries of one wallet within a window.
 type windowResult struct {
 	count   uint64
-	unknown uint64 // entries whose amount is unknown
-	sums    map[string]*big.Int
+	unknown uint64     // entries whose amount is unknown
+	sums    []assetSum // sorted by asset; a wallet moves few assets
+	scratch big.Int
+	// countText caches the count velocity rules' reason prefix.
+	countText string
 }
 
+type assetSum struct {
+	asset string
+	sum   *big.Int
+}
+
+// sumFor returns asset's running sum, adding it if new. Comparing
+// string(asset) does not allocate.
+func (w *windowResult) sumFor(asset []byte) *big.Int {
+	i := 0
+	for ; i < len(w.sums); i++ {
+		if w.sums[i].asset == string(asset) {
+			return w.sums[i].sum
+		}
+		if w.sums[i].asset > string(asset) {
+			break
+		}
+	}
+	w.sums = slices.Insert(w.sums, i, assetSum{asset: string(asset), sum: new(big.Int)})
+	return w.sums[i].sum
+}
+
+// addMag adds a big-endian magnitude to asset's sum.
+func (w *windowResult) addMag(asset, mag []byte) {
+	w.scratch.SetBytes(mag)
+	sum := w.sumFor(asset)
+	sum.Add(sum, &w.scratch)
+}
+
+// addEntry counts one entry; a nil amount is unknown.
 func (w *windowResult) addEntry(asset string, amount *big.Int) {
 	w.count++
 	if amount == nil {
 		w.unknown++
 		return
 	}
-	w.addSum(asset, amount)
-}
-
-func (w *windowResult) addSum(asset string, amount *big.Int) {
-	if w.sums == nil {
-		w.sums = make(map[string]*big.Int)
-	}
-	if cur, ok := w.sums[asset]; ok {
-		cur.Add(cur, amount)
-	} else {
-		w.sums[asset] = new(big.Int).Set(amount)
-	}
-}
-
-func (w *windowResult) merge(o *windowResult) {
-	w.count += o.count
-	w.unknown += o.unknown
-	for a, v := range o.sums {
-		w.addSum(a, v)
-	}
-}
-
-// assets returns the assets with sums, sorted, for deterministic valuation.
-func (w *windowResult) assets() []string {
-	out := make([]string, 0, len(w.sums))
-	for a := range w.sums {
-		out = append(out, a)
-	}
-	slices.Sort(out)
-	return out
+	sum := w.sumFor([]byte(asset))
+	sum.Add(sum, amount)
 }
 
 func historyPrefix(kind byte, wallet string) []byte {
@@ -230,12 +234,7 @@ func (q *windowQuery) inHour(h, s, e int64) error {
 		case t < s:
 			return errStop
 		}
-		asset, amount, err := decodeEntry(v)
-		if err != nil {
-			return err
-		}
-		q.res.addEntry(asset, amount)
-		return nil
+		return decodeEntry(v, q.res)
 	})
 	if errors.Is(err, errStop) {
 		return nil
@@ -257,12 +256,7 @@ func (q *windowQuery) fullRange(prefix []byte, lo, hi int64) error {
 		case u < lo:
 			return errStop
 		}
-		var agg windowResult
-		if err := decodeAggregate(v, &agg); err != nil {
-			return err
-		}
-		q.res.merge(&agg)
-		return nil
+		return decodeAggregate(v, q.res)
 	})
 	if errors.Is(err, errStop) {
 		return nil
@@ -278,10 +272,5 @@ func getAggregate(tx store.Tx, key []byte, into *windowResult) error {
 	if err != nil {
 		return fmt.Errorf("policy: history: %w", err)
 	}
-	var agg windowResult
-	if err := decodeAggregate(v, &agg); err != nil {
-		return err
-	}
-	into.merge(&agg)
-	return nil
+	return decodeAggregate(v, into)
 }

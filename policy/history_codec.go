@@ -29,45 +29,49 @@ func encodeEntry(asset string, amount *big.Int) []byte {
 	return appendBytes(b, amount.Bytes())
 }
 
-func decodeEntry(b []byte) (string, *big.Int, error) {
+// decodeEntry adds an entry to into.
+func decodeEntry(b []byte, into *windowResult) error {
 	r := reader{b: b}
-	asset := string(r.bytes())
-	var amount *big.Int
+	asset := r.bytes()
 	switch r.byte() {
 	case 0:
+		into.unknown++
 	case 1:
-		amount = new(big.Int).SetBytes(r.bytes())
+		if mag := r.bytes(); r.err == nil {
+			into.addMag(asset, mag)
+		}
 	default:
 		r.fail()
 	}
-	if err := r.done(); err != nil {
-		return "", nil, err
-	}
-	return asset, amount, nil
+	into.count++
+	return r.done()
 }
 
 func encodeAggregate(w *windowResult) []byte {
 	b := binary.AppendUvarint(nil, w.count)
 	b = binary.AppendUvarint(b, w.unknown)
 	b = binary.AppendUvarint(b, uint64(len(w.sums)))
-	for _, a := range w.assets() {
-		b = appendString(b, a)
-		b = appendBytes(b, w.sums[a].Bytes())
+	for _, s := range w.sums {
+		b = appendString(b, s.asset)
+		b = appendBytes(b, s.sum.Bytes())
 	}
 	return b
 }
 
+// decodeAggregate adds an aggregate to into.
 func decodeAggregate(b []byte, into *windowResult) error {
 	r := reader{b: b}
-	into.count = r.uvarint()
-	into.unknown = r.uvarint()
+	into.count += r.uvarint()
+	into.unknown += r.uvarint()
 	n := r.uvarint()
 	if n > maxRecordField {
 		r.fail()
 	}
 	for i := uint64(0); i < n && r.err == nil; i++ {
-		asset := string(r.bytes())
-		into.addSum(asset, new(big.Int).SetBytes(r.bytes()))
+		asset, mag := r.bytes(), r.bytes()
+		if r.err == nil {
+			into.addMag(asset, mag)
+		}
 	}
 	return r.done()
 }

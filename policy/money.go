@@ -73,3 +73,12 @@ func formatMoney(r *big.Rat, currency string) string {
 	}
 	return s + " " + currency
 }
+
+// cmpRat compares x and y like x.Cmp(y), without allocating when both are
+// integers (the common case: prices and limits are usually whole).
+func cmpRat(x, y *big.Rat) int {
+	if x.IsInt() && y.IsInt() {
+		return x.Num().Cmp(y.Num())
+	}
+	return x.Cmp(y)
+}

@@ -20,7 +20,8 @@ func (alwaysEval) evaluate(*evalState) (bool, string, error) {
 type amountLimitEval struct {
 	limit    *big.Rat
 	currency string
-	shown    string // the limit as reasons show it
+	// Reason parts, built once.
+	above, within, unknown string
 }
 
 func (r TransactionAmountLimit) compile(*compiler) (evaluator, error) {
@@ -28,19 +29,25 @@ func (r TransactionAmountLimit) compile(*compiler) (evaluator, error) {
 	if err != nil {
 		return nil, invalid("Limit", "%q %v", r.Limit, err)
 	}
-	return &amountLimitEval{limit: limit, currency: r.Currency, shown: formatMoney(limit, r.Currency)}, nil
+	shown := formatMoney(limit, r.Currency)
+	return &amountLimitEval{
+		limit:    limit,
+		currency: r.Currency,
+		above:    ") is above limit (" + shown + ")",
+		within:   ") is within limit (" + shown + ")",
+		unknown:  " (limit " + shown + ")",
+	}, nil
 }
 
 func (e *amountLimitEval) evaluate(s *evalState) (bool, string, error) {
 	v := s.value(e.currency)
-	if v.value == nil {
-		return true, v.unknown + " (limit " + e.shown + ")", nil
+	switch {
+	case v.value == nil:
+		return true, v.unknown + e.unknown, nil
+	case cmpRat(v.value, e.limit) > 0:
+		return true, "Amount (" + v.shown + e.above, nil
 	}
-	shown := formatMoney(v.value, e.currency)
-	if v.value.Cmp(e.limit) > 0 {
-		return true, "Amount (" + shown + ") is above limit (" + e.shown + ")", nil
-	}
-	return false, "Amount (" + shown + ") is within limit (" + e.shown + ")", nil
+	return false, "Amount (" + v.shown + e.within, nil
 }
 
 type whitelistEval struct {
@@ -63,10 +70,13 @@ func (e *whitelistEval) evaluate(s *evalState) (bool, string, error) {
 	case a.Recipient == "":
 		return true, "Recipient is unknown", nil
 	}
-	if _, ok := e.addresses[a.Recipient]; ok {
-		return false, "Recipient " + strconv.Quote(a.Recipient) + " is whitelisted", nil
+	if s.quoted == "" {
+		s.quoted = "Recipient " + strconv.Quote(a.Recipient)
 	}
-	return true, "Recipient " + strconv.Quote(a.Recipient) + " is not whitelisted", nil
+	if _, ok := e.addresses[a.Recipient]; ok {
+		return false, s.quoted + " is whitelisted", nil
+	}
+	return true, s.quoted + " is not whitelisted", nil
 }
 
 // formatTimeframe renders a timeframe for reasons: "24h0m0s" reads badly.

@@ -28,14 +28,18 @@ func (s *evalState) window(tf time.Duration) (*windowResult, error) {
 type countVelocityEval struct {
 	limit     int64
 	timeframe time.Duration
-	suffix    string // ") in the last 1 hour is above limit ("
+	// Reason parts, built once: "Number of transactions (" n + above/within.
+	above, within string
 }
 
 func (r TransactionCountVelocity) compile(*compiler) (evaluator, error) {
+	mid := ") in the last " + formatTimeframe(r.Timeframe)
+	limit := strconv.FormatInt(r.Limit, 10)
 	return &countVelocityEval{
 		limit:     r.Limit,
 		timeframe: r.Timeframe,
-		suffix:    ") in the last " + formatTimeframe(r.Timeframe),
+		above:     mid + " is above limit (" + limit + ")",
+		within:    mid + " is within limit (" + limit + ")",
 	}, nil
 }
 
@@ -45,20 +49,21 @@ func (e *countVelocityEval) evaluate(s *evalState) (bool, string, error) {
 		return false, "", err
 	}
 	n := w.count + 1 // this activity counts
-	limit := strconv.FormatInt(e.limit, 10)
-	shown := "Number of transactions (" + strconv.FormatUint(n, 10) + e.suffix
-	if n > uint64(e.limit) {
-		return true, shown + " is above limit (" + limit + ")", nil
+	if w.countText == "" {
+		w.countText = "Number of transactions (" + strconv.FormatUint(n, 10)
 	}
-	return false, shown + " is within limit (" + limit + ")", nil
+	if n > uint64(e.limit) {
+		return true, w.countText + e.above, nil
+	}
+	return false, w.countText + e.within, nil
 }
 
 type amountVelocityEval struct {
 	limit     *big.Rat
 	currency  string
 	timeframe time.Duration
-	shown     string
-	window    string // "in the last 24 hours"
+	// Reason parts, built once.
+	prefix, above, within, unknown string
 }
 
 func (r TransactionAmountVelocity) compile(*compiler) (evaluator, error) {
@@ -66,39 +71,70 @@ func (r TransactionAmountVelocity) compile(*compiler) (evaluator, error) {
 	if err != nil {
 		return nil, invalid("Limit", "%q %v", r.Limit, err)
 	}
+	shown, window := formatMoney(limit, r.Currency), "in the last "+formatTimeframe(r.Timeframe)
 	return &amountVelocityEval{
 		limit:     limit,
 		currency:  r.Currency,
 		timeframe: r.Timeframe,
-		shown:     formatMoney(limit, r.Currency),
-		window:    "in the last " + formatTimeframe(r.Timeframe),
+		prefix:    "Value sent " + window + " (",
+		above:     ") is above limit (" + shown + ")",
+		within:    ") is within limit (" + shown + ")",
+		unknown:   " (velocity limit " + shown + " " + window + ")",
 	}, nil
 }
 
 func (e *amountVelocityEval) evaluate(s *evalState) (bool, string, error) {
-	v := s.value(e.currency)
-	if v.value == nil {
-		return true, v.unknown + " (velocity limit " + e.shown + " " + e.window + ")", nil
-	}
-	w, err := s.window(e.timeframe)
+	t, err := s.total(e.timeframe, e.currency)
 	if err != nil {
 		return false, "", err
 	}
+	switch {
+	case t.value == nil:
+		return true, t.unknown + e.unknown, nil
+	case cmpRat(t.value, e.limit) > 0:
+		return true, e.prefix + t.shown + e.above, nil
+	}
+	return false, e.prefix + t.shown + e.within, nil
+}
+
+// total returns the value of the activity plus the wallet's history within
+// the last tf, in currency, or why it is unknown; memoised.
+func (s *evalState) total(tf time.Duration, currency string) (valueResult, error) {
+	k := totalKey{tf, currency}
+	if r, ok := s.totals[k]; ok {
+		return r, nil
+	}
+	r, err := s.computeTotal(tf, currency)
+	if err != nil {
+		return valueResult{}, err
+	}
+	if s.totals == nil {
+		s.totals = make(map[totalKey]valueResult)
+	}
+	s.totals[k] = r
+	return r, nil
+}
+
+func (s *evalState) computeTotal(tf time.Duration, currency string) (valueResult, error) {
+	v := s.value(currency)
+	if v.value == nil {
+		return v, nil
+	}
+	w, err := s.window(tf)
+	if err != nil {
+		return valueResult{}, err
+	}
 	if w.unknown > 0 {
-		return true, "Value sent " + e.window + " is unknown: " +
-			strconv.FormatUint(w.unknown, 10) + " earlier activities have an unknown amount", nil
+		return valueResult{unknown: "value sent is unknown: " +
+			strconv.FormatUint(w.unknown, 10) + " earlier activities have an unknown amount"}, nil
 	}
 	total := new(big.Rat).Set(v.value)
-	for _, asset := range w.assets() {
-		p, why := s.price(asset, e.currency)
+	for _, as := range w.sums {
+		p, why := s.price(as.asset, currency)
 		if why != "" {
-			return true, "Value sent " + e.window + " is unknown: " + why, nil
+			return valueResult{unknown: "value sent is unknown: " + why}, nil
 		}
-		total.Add(total, p.Value(w.sums[asset]))
+		total.Add(total, p.Value(as.sum))
 	}
-	shown := "Value sent " + e.window + " (" + formatMoney(total, e.currency) + ")"
-	if total.Cmp(e.limit) > 0 {
-		return true, shown + " is above limit (" + e.shown + ")", nil
-	}
-	return false, shown + " is within limit (" + e.shown + ")", nil
+	return valueResult{value: total, shown: formatMoney(total, currency)}, nil
 }
