@@ -27,6 +27,11 @@ type UserAction struct {
 // the same evidence again later (offline, by each signer and by auditors),
 // so the evidence is the signed assertion, not a single-use token. It must
 // be safe for concurrent use.
+//
+// With authn, custody passes authn.Evidence.MarshalBinary as the evidence
+// and verifies it by decoding it, checking that its principal is identity
+// and that its binding's operation, resource and payload hash are action's,
+// and calling Evidence.Verify with the credential's public key.
 type ActionVerifier interface {
 	VerifyAction(ctx context.Context, identity string, action UserAction, evidence []byte) error
 }

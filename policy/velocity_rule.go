@@ -7,8 +7,7 @@ import (
 )
 
 // window returns the totals of the activity's wallet history within the last
-// tf (now excluded from nothing: the window is (now−tf, now]), memoised per
-// timeframe.
+// tf, the window (now−tf, now], memoised per timeframe.
 func (s *evalState) window(tf time.Duration) (*windowResult, error) {
 	if w, ok := s.windows[tf]; ok {
 		return w, nil
