@@ -1,0 +1,81 @@
+package transporttest_test
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+
+	"github.com/cairn-mpc/cairn/transport"
+	"github.com/cairn-mpc/cairn/transport/e2e"
+	"github.com/cairn-mpc/cairn/transport/memory"
+	"github.com/cairn-mpc/cairn/transport/tcp"
+	"github.com/cairn-mpc/cairn/transport/tcp/devpki"
+	"github.com/cairn-mpc/cairn/transport/transporttest"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+func memoryNetwork(t *testing.T, ids []transport.NodeID) transporttest.Network {
+	net := memory.NewNetwork()
+	t.Cleanup(func() { net.Close() })
+	n := transporttest.Network{Endpoints: map[transport.NodeID]transport.Transport{}, MaxPayload: memory.DefaultMaxFrameSize}
+	for _, id := range ids {
+		n.Endpoints[id] = net.Endpoint(id)
+	}
+	return n
+}
+
+// tcpNetwork starts one TCP+mTLS node per id on loopback, all trusting one
+// dev CA.
+func tcpNetwork(t *testing.T, ids []transport.NodeID) transporttest.Network {
+	ca, err := devpki.NewCA("transporttest")
+	require.NoError(t, err)
+	peers := map[transport.NodeID]string{}
+	for _, id := range ids {
+		peers[id] = ""
+	}
+	n := transporttest.Network{Endpoints: map[transport.NodeID]transport.Transport{}, MaxPayload: tcp.DefaultMaxFrameSize}
+	var nodes []*tcp.Transport
+	for _, id := range ids {
+		cert, err := ca.Issue(id)
+		require.NoError(t, err)
+		tr, err := tcp.Listen(tcp.Config{Self: id, Listen: "127.0.0.1:0", Peers: peers, Certificate: cert, CA: ca.Pool()})
+		require.NoError(t, err)
+		t.Cleanup(func() { tr.Close() })
+		n.Endpoints[id] = tr
+		nodes = append(nodes, tr)
+	}
+	for _, a := range nodes {
+		for _, b := range nodes {
+			a.SetPeer(b.Self(), b.Addr().String())
+		}
+	}
+	return n
+}
+
+func secured(f transporttest.Factory, kem e2e.KEM) transporttest.Factory {
+	return func(t *testing.T, ids []transport.NodeID) transporttest.Network {
+		return transporttest.Secure(t, f(t, ids), kem)
+	}
+}
+
+// TestSuite runs the conformance suite over every carrier, raw and wrapped.
+func TestSuite(t *testing.T) {
+	cases := []struct {
+		name string
+		f    transporttest.Factory
+	}{
+		{"memory", memoryNetwork},
+		{"memory+e2e", secured(memoryNetwork, e2e.X25519)},
+		{"memory+e2e-mlkem", secured(memoryNetwork, e2e.MLKEM768X25519)},
+		{"tcp", tcpNetwork},
+		{"tcp+e2e", secured(tcpNetwork, e2e.X25519)},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			transporttest.Run(t, tc.f)
+		})
+	}
+}
