@@ -169,7 +169,7 @@ type Transport struct {
 	peers   map[transport.NodeID]string
 	links   map[transport.NodeID]*link
 	inbound map[transport.NodeID]*inboundConn // the live accepted connection per peer
-	conns   map[net.Conn]struct{}         // every open connection, for Close
+	conns   map[net.Conn]struct{}             // every open connection, for Close
 }
 
 var _ transport.Transport = (*Transport)(nil)
