@@ -4,9 +4,12 @@ import (
 	"context"
 	"fmt"
 	"math/big"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/cairn-mpc/cairn/policy"
+	"github.com/cairn-mpc/cairn/store/bolt"
 )
 
 // An engine with two policies: transfers over 10,000 USD need one of two
@@ -14,8 +17,19 @@ import (
 // blocked.
 func Example() {
 	ctx := context.Background()
+	dir, err := os.MkdirTemp("", "cairn-policy-example")
+	if err != nil {
+		panic(err)
+	}
+	defer os.RemoveAll(dir)
+	st, err := bolt.Open(filepath.Join(dir, "policy.db"), nil)
+	if err != nil {
+		panic(err)
+	}
+	defer st.Close()
+
 	prices, _ := policy.NewStaticPrices(policy.StaticPrice{Asset: "ETH", Currency: "USD", PerUnit: "2500", Decimals: 18})
-	engine, err := policy.NewEngine(policy.Config{Store: newMemStore(), Prices: prices, Now: func() time.Time { return t0 }})
+	engine, err := policy.NewEngine(policy.Config{Store: st, Prices: prices, Now: func() time.Time { return t0 }})
 	if err != nil {
 		panic(err)
 	}

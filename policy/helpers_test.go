@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"math/big"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/cairn-mpc/cairn/policy"
 	"github.com/cairn-mpc/cairn/store"
+	"github.com/cairn-mpc/cairn/store/bolt"
 )
 
 // t0 is the fake clock's start: a Monday 10:30 UTC, away from hour and day
@@ -104,9 +106,13 @@ func newEnvOn(t testing.TB, st store.Store, clock *fakeClock, opts ...envOption)
 	return &env{Engine: e, clock: clock, store: st}
 }
 
-// newTestStore returns a fresh, empty store for one test.
+// newTestStore returns a fresh, empty bbolt store for one test, closed
+// when it ends.
 func newTestStore(t testing.TB) store.Store {
-	return newMemStore()
+	st, err := bolt.Open(filepath.Join(t.TempDir(), "policy.db"), nil)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = st.Close() })
+	return st
 }
 
 // newTestEnv returns an engine on a fresh store.
