@@ -31,9 +31,10 @@ type evalState struct {
 	now      time.Time
 	prices   PriceSource
 
-	values  map[string]valueResult
-	windows map[time.Duration]*windowResult
-	totals  map[totalKey]valueResult
+	values  memo[string, valueResult]
+	windows memo[time.Duration, *windowResult]
+	totals  memo[totalKey, valueResult]
+	newest  int64 // the wallet's newest history day; -1: none; 0: not read yet
 	cel     *celActivation
 	quoted  string // the recipient, quoted, once needed
 }
@@ -54,14 +55,11 @@ type valueResult struct {
 
 // value returns the activity's value in currency, memoised.
 func (s *evalState) value(currency string) valueResult {
-	if r, ok := s.values[currency]; ok {
+	if r, ok := s.values.get(currency); ok {
 		return r
 	}
 	r := s.computeValue(currency)
-	if s.values == nil {
-		s.values = make(map[string]valueResult)
-	}
-	s.values[currency] = r
+	s.values.put(currency, r)
 	return r
 }
 
@@ -97,4 +95,26 @@ func (s *evalState) price(asset, currency string) (Price, string) {
 		return Price{}, "value is unknown: the price source returned an invalid price for " + asset
 	}
 	return p, ""
+}
+
+// memo is a small associative list: an evaluation memoises a handful of
+// currencies and timeframes, for which a slice beats a map.
+type memo[K comparable, V any] struct {
+	keys []K
+	vals []V
+}
+
+func (m *memo[K, V]) get(k K) (V, bool) {
+	for i := range m.keys {
+		if m.keys[i] == k {
+			return m.vals[i], true
+		}
+	}
+	var zero V
+	return zero, false
+}
+
+func (m *memo[K, V]) put(k K, v V) {
+	m.keys = append(m.keys, k)
+	m.vals = append(m.vals, v)
 }

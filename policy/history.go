@@ -161,6 +161,25 @@ func nextSeq(tx store.Tx) (uint64, error) {
 	return seq, nil
 }
 
+// newestDay returns the day (Unix days) of wallet's newest history entry,
+// or -1 if it has none: one cursor seek, which spares a wallet without
+// recent history every window query.
+func newestDay(tx store.Tx, wallet string) (int64, error) {
+	day := int64(-1)
+	prefix := historyPrefix('d', wallet)
+	err := tx.ForEach(historyBucket, prefix, func(k, _ []byte) error {
+		if len(k) != len(prefix)+8 {
+			return fmt.Errorf("policy: history aggregate key: %w", store.ErrCorrupt)
+		}
+		day = readInverted(k[len(prefix):])
+		return errStop
+	})
+	if err != nil && !errors.Is(err, errStop) {
+		return 0, fmt.Errorf("policy: history: %w", err)
+	}
+	return day, nil
+}
+
 // queryWindow totals wallet's history entries with time in [s, e] (Unix
 // nanoseconds, inclusive).
 func queryWindow(tx store.Tx, wallet string, s, e int64) (*windowResult, error) {

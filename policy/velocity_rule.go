@@ -9,18 +9,26 @@ import (
 // window returns the totals of the activity's wallet history within the last
 // tf, the window (now−tf, now], memoised per timeframe.
 func (s *evalState) window(tf time.Duration) (*windowResult, error) {
-	if w, ok := s.windows[tf]; ok {
+	if w, ok := s.windows.get(tf); ok {
 		return w, nil
 	}
+	if s.newest == 0 {
+		d, err := newestDay(s.tx, s.activity.WalletID)
+		if err != nil {
+			return nil, err
+		}
+		s.newest = d
+	}
 	end := s.now.UnixNano()
-	w, err := queryWindow(s.tx, s.activity.WalletID, end-int64(tf)+1, end)
-	if err != nil {
-		return nil, err
+	start := end - int64(tf) + 1
+	w := &windowResult{}
+	if s.newest >= 0 && s.newest >= start/dayNs {
+		var err error
+		if w, err = queryWindow(s.tx, s.activity.WalletID, start, end); err != nil {
+			return nil, err
+		}
 	}
-	if s.windows == nil {
-		s.windows = make(map[time.Duration]*windowResult)
-	}
-	s.windows[tf] = w
+	s.windows.put(tf, w)
 	return w, nil
 }
 
@@ -100,17 +108,14 @@ func (e *amountVelocityEval) evaluate(s *evalState) (bool, string, error) {
 // the last tf, in currency, or why it is unknown; memoised.
 func (s *evalState) total(tf time.Duration, currency string) (valueResult, error) {
 	k := totalKey{tf, currency}
-	if r, ok := s.totals[k]; ok {
+	if r, ok := s.totals.get(k); ok {
 		return r, nil
 	}
 	r, err := s.computeTotal(tf, currency)
 	if err != nil {
 		return valueResult{}, err
 	}
-	if s.totals == nil {
-		s.totals = make(map[totalKey]valueResult)
-	}
-	s.totals[k] = r
+	s.totals.put(k, r)
 	return r, nil
 }
 
