@@ -2,6 +2,7 @@ package policy_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -341,6 +342,9 @@ func TestDecideBadRequests(t *testing.T) {
 		"no user":     {ApprovalID: "x", Vote: policy.VoteApproved},
 		"bad vote":    {ApprovalID: "x", User: "bob", Vote: "Maybe"},
 		"bad reason":  {ApprovalID: "x", User: "bob", Vote: policy.VoteApproved, Reason: "\xff"},
+		"long reason": {ApprovalID: "x", User: "bob", Vote: policy.VoteApproved, Reason: strings.Repeat("x", policy.MaxReasonLength+1)},
+		"huge evidence": {ApprovalID: "x", User: "bob", Vote: policy.VoteApproved,
+			Evidence: make([]byte, policy.MaxEvidenceSize+1)},
 	} {
 		_, err := e.Decide(ctx, r)
 		assert.ErrorIs(t, err, policy.ErrInvalid, name)

@@ -10,8 +10,11 @@ import (
 	"github.com/cairn-mpc/cairn/store"
 )
 
-// MaxReasonLength bounds a decision's reason, in bytes.
-const MaxReasonLength = 1024
+// Bounds of a decision request, in bytes.
+const (
+	MaxReasonLength = 1024
+	MaxEvidenceSize = 64 << 10
+)
 
 // DecideRequest is one user's decision on an approval.
 type DecideRequest struct {
@@ -46,6 +49,8 @@ func (e *Engine) Decide(ctx context.Context, r DecideRequest) (Approval, error) 
 		return Approval{}, invalid("Reason", "is longer than %d bytes", MaxReasonLength)
 	case !utf8.ValidString(r.Reason):
 		return Approval{}, invalid("Reason", "is not valid UTF-8")
+	case len(r.Evidence) > MaxEvidenceSize:
+		return Approval{}, invalid("Evidence", "is larger than %d bytes", MaxEvidenceSize)
 	case e.verifier == nil:
 		return Approval{}, fmt.Errorf("%w: no ActionVerifier is configured", ErrEvidence)
 	}

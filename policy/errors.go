@@ -76,13 +76,17 @@ func invalid(field, format string, args ...any) *ValidationError {
 }
 
 // within prefixes the field of a *ValidationError with parent, so nested
-// validators can report full paths.
+// validators can report full paths. An empty field is the parent itself.
 func within(parent string, err error) error {
 	var ve *ValidationError
-	if errors.As(err, &ve) {
-		return &ValidationError{Field: parent + "." + ve.Field, Reason: ve.Reason}
+	if !errors.As(err, &ve) {
+		return err
 	}
-	return err
+	field := parent
+	if ve.Field != "" {
+		field += "." + ve.Field
+	}
+	return &ValidationError{Field: field, Reason: ve.Reason}
 }
 
 // BlockedError is returned when a change request is blocked by policy. It

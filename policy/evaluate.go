@@ -134,6 +134,8 @@ func (e *Engine) evaluate(ctx context.Context, tx store.Tx, a *Activity, now tim
 	return d, nil
 }
 
+// logDecision records a submitted decision: Block and RequireApproval at
+// Info, Allow at Debug.
 func (e *Engine) logDecision(a *Activity, d *Decision) {
 	attrs := []any{
 		slog.String("kind", string(a.Kind)), slog.String("activity", a.ID),
@@ -149,5 +151,9 @@ func (e *Engine) logDecision(a *Activity, d *Decision) {
 	if d.Approval != nil {
 		attrs = append(attrs, slog.String("approval", d.Approval.ID))
 	}
-	e.log.Info("policy: decision", attrs...)
+	level := slog.LevelInfo
+	if d.Outcome == OutcomeAllow {
+		level = slog.LevelDebug
+	}
+	e.log.Log(context.Background(), level, "policy: decision", attrs...)
 }

@@ -10,7 +10,7 @@ import (
 	"cel.dev/cel-go/interpreter"
 )
 
-// ExpressionVariables documents the variables an Expression rule sees, by
+// ExpressionVariables returns the variables an Expression rule sees, by
 // name and CEL type. The expression must be of type bool.
 //
 // amount is bound only when the amount is known (not a raw hash, not nil)
@@ -18,18 +18,20 @@ import (
 // evaluate, and so triggers. Test amount_known first to avoid that, e.g.
 // `amount_known && amount > 1000000`. recipient is "" when unknown. Integers
 // compare across int and uint, so `amount > 5` type-checks.
-var ExpressionVariables = map[string]string{
-	"kind":            "string",
-	"initiator":       "string",
-	"wallet_id":       "string",
-	"wallet_tags":     "list(string)",
-	"network":         "string",
-	"asset":           "string",
-	"amount":          "uint",
-	"amount_known":    "bool",
-	"recipient":       "string",
-	"recipient_known": "bool",
-	"payload":         "string",
+func ExpressionVariables() map[string]string {
+	return map[string]string{
+		"kind":            "string",
+		"initiator":       "string",
+		"wallet_id":       "string",
+		"wallet_tags":     "list(string)",
+		"network":         "string",
+		"asset":           "string",
+		"amount":          "uint",
+		"amount_known":    "bool",
+		"recipient":       "string",
+		"recipient_known": "bool",
+		"payload":         "string",
+	}
 }
 
 // Limits on expressions, so a policy cannot make evaluation slow.

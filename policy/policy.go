@@ -75,12 +75,13 @@ func (p *Policy) Validate() error {
 }
 
 func (f Filters) validate() error {
-	for name, list := range map[string][]string{
-		"WalletIDs": f.WalletIDs, "WalletTagsAny": f.WalletTagsAny, "WalletTagsAll": f.WalletTagsAll,
-	} {
-		for i, v := range list {
+	for _, list := range [...]struct {
+		name   string
+		values []string
+	}{{"WalletIDs", f.WalletIDs}, {"WalletTagsAny", f.WalletTagsAny}, {"WalletTagsAll", f.WalletTagsAll}} {
+		for i, v := range list.values {
 			if v == "" {
-				return invalid(fmt.Sprintf("%s[%d]", name, i), "is empty")
+				return invalid(fmt.Sprintf("%s[%d]", list.name, i), "is empty")
 			}
 		}
 	}

@@ -21,6 +21,7 @@ import (
 // by the engine. An invalid policy is refused with a *ValidationError before
 // anything is evaluated or written.
 func (e *Engine) CreatePolicy(ctx context.Context, initiator string, p Policy) (Change, error) {
+	p.normalize()
 	p = p.clone()
 	if err := p.Validate(); err != nil {
 		return Change{}, err
@@ -32,6 +33,7 @@ func (e *Engine) CreatePolicy(ctx context.Context, initiator string, p Policy) (
 // UpdatePolicy proposes to replace the name, rule, action and filters of
 // the active policy p.ID. Its ActivityKind cannot change.
 func (e *Engine) UpdatePolicy(ctx context.Context, initiator string, p Policy) (Change, error) {
+	p.normalize()
 	p = p.clone()
 	if err := p.Validate(); err != nil {
 		return Change{}, err

@@ -160,7 +160,7 @@ func (r Expression) validate(ActivityKind) error {
 
 func transactionOnly(k ActivityKind) error {
 	if k != WalletsSign {
-		return invalid("Kind", "transaction rules apply only to %s activities, not %s", WalletsSign, k)
+		return invalid("", "transaction rules apply only to %s activities, not %s", WalletsSign, k)
 	}
 	return nil
 }

@@ -2,6 +2,7 @@ package policy_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -204,4 +205,31 @@ func TestValuesAreExact(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, tc.block, d.Outcome == policy.OutcomeBlock, "%d: %s", tc.smallest, d.Evaluations[0].Reason)
 	}
+}
+
+// TestExpressionVariables: every documented variable is bound with its
+// documented type, and nothing else is.
+func TestExpressionVariables(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	e := newTestEnv(t)
+	zero := map[string]string{
+		"string": `""`, "list(string)": "[]", "uint": "0u", "bool": "false",
+	}
+	for name, typ := range policy.ExpressionVariables() {
+		// Type-checks only if name has type typ; evaluates without error
+		// only if it is bound.
+		p := e.create(t, policy.Policy{Name: name, ActivityKind: policy.WalletsSign, Action: policy.NoAction{},
+			Rule: policy.Expression{CEL: fmt.Sprintf("type(%s) == type(%s)", name, zero[typ])}})
+		d, err := e.Evaluate(ctx, transfer(1))
+		require.NoError(t, err)
+		for _, ev := range d.Evaluations {
+			if ev.PolicyID == p.ID {
+				assert.True(t, ev.Triggered, ev.Reason)
+				assert.Contains(t, ev.Reason, "is true")
+			}
+		}
+	}
+	_, err := e.CreatePolicy(ctx, "admin", blockPolicy("x", policy.Expression{CEL: "balance > 0"}))
+	assert.ErrorIs(t, err, policy.ErrInvalid)
 }

@@ -51,7 +51,7 @@ func TestInvalidPolicies(t *testing.T) {
 		{"transaction rule on another kind", with(func(p *policy.Policy) {
 			p.ActivityKind = policy.PoliciesModify
 			p.Rule = policy.TransactionCountVelocity{Limit: 1, Timeframe: time.Hour}
-		}), "Rule.Kind", "only to Wallets:Sign"},
+		}), "Rule", "only to Wallets:Sign"},
 
 		{"CEL does not parse", rule(policy.Expression{CEL: "amount >"}), "Rule.CEL", "does not compile"},
 		{"CEL unknown variable", rule(policy.Expression{CEL: "balance > 5"}), "Rule.CEL", "does not compile"},
