@@ -15,25 +15,33 @@ import (
 // once, or approved) is appended, per wallet, to bucket historyBucket, so the
 // velocity rules hold across restarts.
 //
-// Keys are time-ordered newest first (times are stored bit-inverted) and
-// carry three levels, so a window of any length costs a bounded number of
-// reads, whatever the history's size:
+// Keys are time-ordered newest first (times are stored bit-inverted), with
+// aggregates at three levels (day, hour, minute) beside the entries, so a
+// window of any length costs a bounded number of reads whatever the
+// history's size or burstiness:
 //
-//	'e' wallet ^hour ^nanos seq  → one entry (asset, amount)
-//	'h' wallet ^day ^hour        → the hour's aggregate (count, unknown, sum per asset)
-//	'd' wallet ^day              → the day's aggregate
+//	'a' 0 wallet ^day              → the day's aggregate (count, unknown, sum per asset)
+//	'a' 1 wallet ^day ^hour        → the hour's aggregate
+//	'a' 2 wallet ^hour ^minute     → the minute's aggregate
+//	'e'   wallet ^minute ^nanos seq → one entry (asset, amount)
 //
-// wallet is length-prefixed (uvarint), so one wallet's prefix is never
-// another's. A window [s, e] reads the entries of its first and last hour,
-// the hour aggregates of its first and last day, and the day aggregates in
-// between: at most 2 hours of entries + 46 hour records + 30 day records
-// for the longest timeframe.
+// Each aggregate key carries its parent unit, so the full units inside one
+// parent are one prefix scan. wallet is length-prefixed (uvarint), so one
+// wallet's prefix is never another's. A window [s, e] reads the entries of
+// its first and last minute, and aggregates for the rest: at most 2 minutes
+// of entries + 2×59 minute + 2×23 hour + 30 day records for the longest
+// timeframe, and only records that exist (scans skip empty units).
 
 const historyBucket = "policy.history"
 
+// levels are the aggregate unit sizes, coarsest first; entries are keyed by
+// the finest.
+var levels = [...]int64{int64(24 * time.Hour), int64(time.Hour), int64(time.Minute)}
+
 const (
-	hourNs = int64(time.Hour)
-	dayNs  = 24 * hourNs
+	dayNs   = int64(24 * time.Hour)
+	finest  = len(levels) - 1
+	entryNs = int64(time.Minute) // levels[finest]
 )
 
 var historySeqKey = []byte("s")
@@ -87,9 +95,7 @@ func (w *windowResult) addEntry(asset string, amount *big.Int) {
 	sum.Add(sum, amount)
 }
 
-func historyPrefix(kind byte, wallet string) []byte {
-	b := make([]byte, 0, 1+binary.MaxVarintLen64+len(wallet)+24)
-	b = append(b, kind)
+func walletPrefix(b []byte, wallet string) []byte {
 	b = binary.AppendUvarint(b, uint64(len(wallet)))
 	return append(b, wallet...)
 }
@@ -98,16 +104,29 @@ func appendInverted(b []byte, v int64) []byte { return binary.BigEndian.AppendUi
 
 func readInverted(b []byte) int64 { return int64(^binary.BigEndian.Uint64(b)) }
 
-func entryPrefix(wallet string, hour int64) []byte {
-	return appendInverted(historyPrefix('e', wallet), hour)
+// aggPrefix is the prefix of the level-lvl aggregates inside parent unit
+// parent (ignored for the top level).
+func aggPrefix(lvl int, wallet string, parent int64) []byte {
+	b := walletPrefix(append(make([]byte, 0, 2+binary.MaxVarintLen64+len(wallet)+16), 'a', byte(lvl)), wallet)
+	if lvl > 0 {
+		b = appendInverted(b, parent)
+	}
+	return b
 }
 
-func hourKey(wallet string, hour int64) []byte {
-	return appendInverted(appendInverted(historyPrefix('h', wallet), hour/24), hour)
+// aggKey is the key of unit u's aggregate at level lvl.
+func aggKey(lvl int, wallet string, u int64) []byte {
+	var parent int64
+	if lvl > 0 {
+		parent = u * levels[lvl] / levels[lvl-1]
+	}
+	return appendInverted(aggPrefix(lvl, wallet, parent), u)
 }
 
-func dayKey(wallet string, day int64) []byte {
-	return appendInverted(historyPrefix('d', wallet), day)
+// entryPrefix is the prefix of the entries in finest unit u.
+func entryPrefix(wallet string, u int64) []byte {
+	b := walletPrefix(append(make([]byte, 0, 1+binary.MaxVarintLen64+len(wallet)+24), 'e'), wallet)
+	return appendInverted(b, u)
 }
 
 // recordHistory appends an activity to its wallet's history at time t, in
@@ -125,12 +144,12 @@ func recordHistory(tx store.Tx, a *Activity, t time.Time) error {
 	if err != nil {
 		return err
 	}
-	hour, day := ns/hourNs, ns/dayNs
-	key := binary.BigEndian.AppendUint64(appendInverted(entryPrefix(a.WalletID, hour), ns), seq)
+	key := binary.BigEndian.AppendUint64(appendInverted(entryPrefix(a.WalletID, ns/entryNs), ns), seq)
 	if err := tx.Put(historyBucket, key, encodeEntry(a.Asset, amount)); err != nil {
 		return fmt.Errorf("policy: record history: %w", err)
 	}
-	for _, k := range [][]byte{hourKey(a.WalletID, hour), dayKey(a.WalletID, day)} {
+	for lvl, size := range levels {
+		k := aggKey(lvl, a.WalletID, ns/size)
 		var agg windowResult
 		if err := getAggregate(tx, k, &agg); err != nil {
 			return err
@@ -159,137 +178,4 @@ func nextSeq(tx store.Tx) (uint64, error) {
 		return 0, fmt.Errorf("policy: history sequence: %w", err)
 	}
 	return seq, nil
-}
-
-// newestDay returns the day (Unix days) of wallet's newest history entry,
-// or -1 if it has none: one cursor seek, which spares a wallet without
-// recent history every window query.
-func newestDay(tx store.Tx, wallet string) (int64, error) {
-	day := int64(-1)
-	prefix := historyPrefix('d', wallet)
-	err := tx.ForEach(historyBucket, prefix, func(k, _ []byte) error {
-		if len(k) != len(prefix)+8 {
-			return fmt.Errorf("policy: history aggregate key: %w", store.ErrCorrupt)
-		}
-		day = readInverted(k[len(prefix):])
-		return errStop
-	})
-	if err != nil && !errors.Is(err, errStop) {
-		return 0, fmt.Errorf("policy: history: %w", err)
-	}
-	return day, nil
-}
-
-// queryWindow totals wallet's history entries with time in [s, e] (Unix
-// nanoseconds, inclusive).
-func queryWindow(tx store.Tx, wallet string, s, e int64) (*windowResult, error) {
-	q := windowQuery{tx: tx, wallet: wallet, res: &windowResult{}}
-	if s < 0 {
-		s = 0
-	}
-	if e < s {
-		return q.res, nil
-	}
-	if err := q.span(s, e); err != nil {
-		return nil, err
-	}
-	return q.res, nil
-}
-
-type windowQuery struct {
-	tx     store.Tx
-	wallet string
-	res    *windowResult
-}
-
-func (q *windowQuery) span(s, e int64) error {
-	sd, ed := s/dayNs, e/dayNs
-	if sd == ed {
-		return q.inDay(sd, s, e)
-	}
-	if err := q.inDay(ed, ed*dayNs, e); err != nil {
-		return err
-	}
-	if ed-sd > 1 {
-		if err := q.fullRange(historyPrefix('d', q.wallet), sd+1, ed-1); err != nil {
-			return err
-		}
-	}
-	return q.inDay(sd, s, (sd+1)*dayNs-1)
-}
-
-func (q *windowQuery) inDay(d, s, e int64) error {
-	if s == d*dayNs && e == (d+1)*dayNs-1 {
-		return getAggregate(q.tx, dayKey(q.wallet, d), q.res)
-	}
-	sh, eh := s/hourNs, e/hourNs
-	if sh == eh {
-		return q.inHour(sh, s, e)
-	}
-	if err := q.inHour(eh, eh*hourNs, e); err != nil {
-		return err
-	}
-	if eh-sh > 1 {
-		if err := q.fullRange(appendInverted(historyPrefix('h', q.wallet), d), sh+1, eh-1); err != nil {
-			return err
-		}
-	}
-	return q.inHour(sh, s, (sh+1)*hourNs-1)
-}
-
-func (q *windowQuery) inHour(h, s, e int64) error {
-	if s == h*hourNs && e == (h+1)*hourNs-1 {
-		return getAggregate(q.tx, hourKey(q.wallet, h), q.res)
-	}
-	prefix := entryPrefix(q.wallet, h)
-	err := q.tx.ForEach(historyBucket, prefix, func(k, v []byte) error {
-		if len(k) != len(prefix)+16 {
-			return fmt.Errorf("policy: history key: %w", store.ErrCorrupt)
-		}
-		t := readInverted(k[len(prefix):])
-		switch {
-		case t > e:
-			return nil
-		case t < s:
-			return errStop
-		}
-		return decodeEntry(v, q.res)
-	})
-	if errors.Is(err, errStop) {
-		return nil
-	}
-	return err
-}
-
-// fullRange adds the aggregates under prefix whose unit (hour or day, the
-// last 8 key bytes) is in [lo, hi].
-func (q *windowQuery) fullRange(prefix []byte, lo, hi int64) error {
-	err := q.tx.ForEach(historyBucket, prefix, func(k, v []byte) error {
-		if len(k) != len(prefix)+8 {
-			return fmt.Errorf("policy: history aggregate key: %w", store.ErrCorrupt)
-		}
-		u := readInverted(k[len(prefix):])
-		switch {
-		case u > hi:
-			return nil
-		case u < lo:
-			return errStop
-		}
-		return decodeAggregate(v, q.res)
-	})
-	if errors.Is(err, errStop) {
-		return nil
-	}
-	return err
-}
-
-func getAggregate(tx store.Tx, key []byte, into *windowResult) error {
-	v, err := tx.Get(historyBucket, key)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("policy: history: %w", err)
-	}
-	return decodeAggregate(v, into)
 }

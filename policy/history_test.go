@@ -37,6 +37,12 @@ func TestHistoryWindowsMatchBruteForce(t *testing.T) {
 			asset:  []string{"ETH", "BTC", ""}[rng.IntN(3)],
 			at:     base.Add(time.Duration(rng.Int64N(int64(span)))),
 		}
+		switch rng.IntN(8) {
+		case 0: // a burst within one minute
+			en.at = base.Add(17*24*time.Hour + 5*time.Minute + time.Duration(rng.Int64N(int64(time.Minute))))
+		case 1: // a burst within one hour
+			en.at = base.Add(23*24*time.Hour + time.Duration(rng.Int64N(int64(time.Hour))))
+		}
 		switch rng.IntN(10) {
 		case 0:
 			// unknown amount
@@ -48,15 +54,20 @@ func TestHistoryWindowsMatchBruteForce(t *testing.T) {
 		}
 		entries = append(entries, en)
 	}
-	// Record in batches, in one transaction each, so the test stays quick
-	// on a disk store.
-	for _, en := range entries {
-		a := transfer(0)
-		a.WalletID, a.Asset, a.Amount = en.wallet, en.asset, en.amount
-		if en.amount == nil {
-			a.Payload = policy.PayloadHash
+	// Record in batches of 100 per transaction, so the test stays quick on
+	// a disk store.
+	for i := 0; i < len(entries); i += 100 {
+		var as []policy.Activity
+		var at []time.Time
+		for _, en := range entries[i:min(i+100, len(entries))] {
+			a := transfer(0)
+			a.WalletID, a.Asset, a.Amount = en.wallet, en.asset, en.amount
+			if en.amount == nil {
+				a.Payload = policy.PayloadHash
+			}
+			as, at = append(as, a), append(at, en.at)
 		}
-		require.NoError(t, policy.RecordHistory(ctx, st, a, en.at))
+		require.NoError(t, policy.RecordHistoryBatch(ctx, st, as, at))
 	}
 
 	check := func(wallet string, s, e time.Time) {
