@@ -8,7 +8,10 @@ import (
 
 	"github.com/cairn-mpc/cairn/transport"
 	"github.com/cairn-mpc/cairn/transport/e2e"
+	"github.com/cairn-mpc/cairn/internal/wire"
 	"github.com/cairn-mpc/cairn/transport/memory"
+	"github.com/cairn-mpc/cairn/transport/nats"
+	"github.com/cairn-mpc/cairn/transport/nats/natstest"
 	"github.com/cairn-mpc/cairn/transport/tcp"
 	"github.com/cairn-mpc/cairn/transport/tcp/devpki"
 	"github.com/cairn-mpc/cairn/transport/transporttest"
@@ -54,6 +57,28 @@ func tcpNetwork(t *testing.T, ids []transport.NodeID) transporttest.Network {
 	return n
 }
 
+// natsNetwork starts an embedded NATS server on loopback and one node per
+// id on it; NATS endpoints are always end-to-end protected.
+func natsNetwork(t *testing.T, ids []transport.NodeID) transporttest.Network {
+	srv, err := natstest.Start(natstest.Options{})
+	require.NoError(t, err)
+	t.Cleanup(srv.Close)
+	secret, dir := transporttest.Identities(t, e2e.X25519, ids)
+	n := transporttest.Network{Endpoints: map[transport.NodeID]transport.Transport{}, MaxPayload: wire.MaxSize}
+	over := 0
+	for _, id := range ids {
+		tr, err := nats.Dial(t.Context(), nats.Config{URL: srv.URL(), Self: id, E2E: e2e.Config{Identity: secret[id], Peers: dir}})
+		require.NoError(t, err)
+		t.Cleanup(func() { tr.Close() })
+		n.Endpoints[id] = tr
+		for _, to := range ids {
+			over = max(over, e2e.Overhead(e2e.X25519, string(id), string(to)))
+		}
+	}
+	n.MaxPayload -= over
+	return n
+}
+
 func secured(f transporttest.Factory, kem e2e.KEM) transporttest.Factory {
 	return func(t *testing.T, ids []transport.NodeID) transporttest.Network {
 		return transporttest.Secure(t, f(t, ids), kem)
@@ -71,6 +96,7 @@ func TestSuite(t *testing.T) {
 		{"memory+e2e-mlkem", secured(memoryNetwork, e2e.MLKEM768X25519)},
 		{"tcp", tcpNetwork},
 		{"tcp+e2e", secured(tcpNetwork, e2e.X25519)},
+		{"nats+e2e", natsNetwork},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
