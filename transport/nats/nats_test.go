@@ -348,7 +348,7 @@ func TestReconnect(t *testing.T) {
 	t.Parallel()
 	s := startServer(t, natstest.Options{})
 	port := s.Port()
-	edit := func(cfg *nats.Config) { cfg.ReconnectWait, cfg.ReconnectBufSize = 20*time.Millisecond, 16 << 10 }
+	edit := func(cfg *nats.Config) { cfg.ReconnectWait, cfg.ReconnectBufSize = 20*time.Millisecond, 16<<10 }
 	c := newCluster(t, s.URL(), []transport.NodeID{"node-1", "node-2"}, edit)
 	in := c.drive(t, "node-2")
 	require.NoError(t, c.nodes["node-1"].Send(testCtx(t), "node-2", []byte("before")))

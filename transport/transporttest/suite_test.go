@@ -6,9 +6,9 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
+	"github.com/cairn-mpc/cairn/internal/wire"
 	"github.com/cairn-mpc/cairn/transport"
 	"github.com/cairn-mpc/cairn/transport/e2e"
-	"github.com/cairn-mpc/cairn/internal/wire"
 	"github.com/cairn-mpc/cairn/transport/memory"
 	"github.com/cairn-mpc/cairn/transport/nats"
 	"github.com/cairn-mpc/cairn/transport/nats/natstest"
