@@ -11,10 +11,10 @@ import (
 	"github.com/cairn-mpc/cairn/policy"
 )
 
-// benchPolicies is a realistic mix of 100 active Wallets:Sign policies:
-// every rule kind (velocity windows of 1 hour to 30 days), every action,
-// about half of them filtered to the benchmark's wallet or its tags, none
-// blocking the benchmark's activity outright.
+// benchPolicies is a mix of 100 active Wallets:Sign policies: every rule
+// kind (velocity windows of 1 hour to 30 days), every action, filters of
+// every kind (75 of them match the benchmark's activity), none blocking it
+// outright. Limits differ from policy to policy, so no two rules are alike.
 func benchPolicies() []policy.Policy {
 	exprs := []string{
 		"amount_known && amount > 5000000000000000000",
@@ -34,9 +34,9 @@ func benchPolicies() []policy.Policy {
 		case 2:
 			r = policy.Expression{CEL: exprs[i%len(exprs)]}
 		case 3:
-			r = policy.TransactionCountVelocity{Limit: 100_000, Timeframe: timeframes[i%len(timeframes)]}
+			r = policy.TransactionCountVelocity{Limit: int64(100_000 + i), Timeframe: timeframes[i%len(timeframes)]}
 		case 4:
-			r = policy.TransactionAmountVelocity{Limit: "1000000000", Currency: "USD", Timeframe: timeframes[i%len(timeframes)]}
+			r = policy.TransactionAmountVelocity{Limit: fmt.Sprint(1_000_000_000 + i), Currency: "USD", Timeframe: timeframes[i%len(timeframes)]}
 		default:
 			r = policy.AlwaysTrigger{}
 		}

@@ -79,7 +79,13 @@ func (e *Engine) evaluate(ctx context.Context, tx store.Tx, a *Activity, now tim
 	}
 	s := evalState{ctx: ctx, tx: tx, activity: a, now: now, prices: e.prices}
 	candidates := snap.byKind[a.Kind]
-	d := Decision{Outcome: OutcomeAllow, Evaluations: make([]Evaluation, 0, len(candidates))}
+	matched := 0 // filters are cheap: count first, to size Evaluations exactly
+	for _, p := range candidates {
+		if p.Filters.match(a) {
+			matched++
+		}
+	}
+	d := Decision{Outcome: OutcomeAllow, Evaluations: make([]Evaluation, 0, matched)}
 	var (
 		blocked, approve bool
 		groups           []RequiredGroup
