@@ -3,6 +3,7 @@ package e2e_test
 import (
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/cairn-mpc/cairn/transport"
 	"github.com/cairn-mpc/cairn/transport/e2e"
@@ -27,14 +28,18 @@ func BenchmarkSeal(b *testing.B) {
 				payload := make([]byte, size)
 				b.Run(name+"/seal", func(b *testing.B) {
 					b.SetBytes(int64(size))
+					cpu := cpuTime()
 					for b.Loop() {
 						if _, err := c.node["a"].Seal("b", payload); err != nil {
 							b.Fatal(err)
 						}
 					}
+					reportCPU(b, cpu)
 				})
 				b.Run(name+"/seal+open", func(b *testing.B) {
 					b.SetBytes(int64(size))
+					cpu := cpuTime()
+					defer reportCPU(b, cpu)
 					for b.Loop() {
 						fr, err := c.node["a"].Seal("b", payload)
 						if err != nil {
@@ -47,5 +52,12 @@ func BenchmarkSeal(b *testing.B) {
 				})
 			}
 		}
+	}
+}
+
+// reportCPU reports the process CPU time per operation since start.
+func reportCPU(b *testing.B, start time.Duration) {
+	if d := cpuTime() - start; d > 0 {
+		b.ReportMetric(float64(d.Nanoseconds())/float64(b.N), "cpu-ns/op")
 	}
 }

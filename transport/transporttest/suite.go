@@ -2,7 +2,7 @@
 // implementations: every carrier, raw or wrapped by package e2e, runs the
 // same tests.
 //
-//	transporttest.Run(t, func(t *testing.T, ids []transport.NodeID) transporttest.Network {
+//	transporttest.Run(t, func(t testing.TB, ids []transport.NodeID) transporttest.Network {
 //		... start one endpoint per id, register their Close with t.Cleanup ...
 //	})
 package transporttest
@@ -34,8 +34,8 @@ type Network struct {
 
 // Factory starts endpoints for ids on a fresh network. It registers their
 // shutdown with t.Cleanup; the suite also closes some itself, so Close must
-// be idempotent.
-type Factory func(t *testing.T, ids []transport.NodeID) Network
+// be idempotent. Benchmarks call it too, hence testing.TB.
+type Factory func(t testing.TB, ids []transport.NodeID) Network
 
 // Timeout bounds every blocking call the suite makes.
 const Timeout = 20 * time.Second

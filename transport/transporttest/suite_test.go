@@ -19,7 +19,7 @@ import (
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-func memoryNetwork(t *testing.T, ids []transport.NodeID) transporttest.Network {
+func memoryNetwork(t testing.TB, ids []transport.NodeID) transporttest.Network {
 	net := memory.NewNetwork()
 	t.Cleanup(func() { net.Close() })
 	n := transporttest.Network{Endpoints: map[transport.NodeID]transport.Transport{}, MaxPayload: memory.DefaultMaxFrameSize}
@@ -31,7 +31,7 @@ func memoryNetwork(t *testing.T, ids []transport.NodeID) transporttest.Network {
 
 // tcpNetwork starts one TCP+mTLS node per id on loopback, all trusting one
 // dev CA.
-func tcpNetwork(t *testing.T, ids []transport.NodeID) transporttest.Network {
+func tcpNetwork(t testing.TB, ids []transport.NodeID) transporttest.Network {
 	ca, err := devpki.NewCA("transporttest")
 	require.NoError(t, err)
 	peers := map[transport.NodeID]string{}
@@ -59,7 +59,7 @@ func tcpNetwork(t *testing.T, ids []transport.NodeID) transporttest.Network {
 
 // natsNetwork starts an embedded NATS server on loopback and one node per
 // id on it; NATS endpoints are always end-to-end protected.
-func natsNetwork(t *testing.T, ids []transport.NodeID) transporttest.Network {
+func natsNetwork(t testing.TB, ids []transport.NodeID) transporttest.Network {
 	srv, err := natstest.Start(natstest.Options{})
 	require.NoError(t, err)
 	t.Cleanup(srv.Close)
@@ -80,7 +80,7 @@ func natsNetwork(t *testing.T, ids []transport.NodeID) transporttest.Network {
 }
 
 func secured(f transporttest.Factory, kem e2e.KEM) transporttest.Factory {
-	return func(t *testing.T, ids []transport.NodeID) transporttest.Network {
+	return func(t testing.TB, ids []transport.NodeID) transporttest.Network {
 		return transporttest.Secure(t, f(t, ids), kem)
 	}
 }
