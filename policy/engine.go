@@ -48,7 +48,7 @@ type Engine struct {
 // NewEngine returns an engine over cfg.Store.
 func NewEngine(cfg Config) (*Engine, error) {
 	if cfg.Store == nil {
-		return nil, errors.New("policy: Config.Store is nil")
+		return nil, invalid("Config.Store", "is nil")
 	}
 	e := &Engine{
 		st:       cfg.Store,

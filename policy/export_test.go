@@ -47,3 +47,14 @@ func RecordHistoryBatch(ctx context.Context, st store.Store, as []Activity, at [
 		return nil
 	})
 }
+
+// DecodeHistoryRecords runs both history decoders on b. When b decodes as
+// an aggregate it returns its re-encoding, which must decode to the same.
+func DecodeHistoryRecords(b []byte) (reencoded []byte, entryErr, aggErr error) {
+	entryErr = decodeEntry(b, &windowResult{})
+	var w windowResult
+	if aggErr = decodeAggregate(b, &w); aggErr == nil {
+		reencoded = encodeAggregate(&w)
+	}
+	return reencoded, entryErr, aggErr
+}

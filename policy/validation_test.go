@@ -108,6 +108,13 @@ func TestInvalidPolicies(t *testing.T) {
 	}
 }
 
+// TestNewEngineNeedsAStore: the one required setting.
+func TestNewEngineNeedsAStore(t *testing.T) {
+	t.Parallel()
+	_, err := policy.NewEngine(policy.Config{})
+	require.ErrorIs(t, err, policy.ErrInvalid)
+}
+
 // TestValidPoliciesRoundTrip: every rule and action kind, with filters,
 // survives the store unchanged, and pointer spellings are accepted.
 func TestValidPoliciesRoundTrip(t *testing.T) {
