@@ -30,6 +30,12 @@ var activityKinds = []ActivityKind{
 	PermissionsAssign, PermissionsModify, PoliciesModify, AddressesModify,
 }
 
+// isChange reports whether k is the kind of a change request, which never
+// concerns a wallet.
+func (k ActivityKind) isChange() bool {
+	return k == PoliciesModify || k == PermissionsModify || k == PermissionsAssign
+}
+
 // Valid reports whether k is one of the kinds above.
 func (k ActivityKind) Valid() bool { return slices.Contains(activityKinds, k) }
 

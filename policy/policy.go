@@ -71,7 +71,17 @@ func (p *Policy) Validate() error {
 	if err := p.Action.validate(); err != nil {
 		return within("Action", err)
 	}
-	return within("Filters", p.Filters.validate())
+	if err := p.Filters.validate(); err != nil {
+		return within("Filters", err)
+	}
+	if !p.Filters.empty() && p.ActivityKind.isChange() {
+		return invalid("Filters", "%s activities have no wallet to filter on", p.ActivityKind)
+	}
+	return nil
+}
+
+func (f *Filters) empty() bool {
+	return len(f.WalletIDs) == 0 && len(f.WalletTagsAny) == 0 && len(f.WalletTagsAll) == 0
 }
 
 func (f Filters) validate() error {

@@ -72,6 +72,10 @@ func TestInvalidPolicies(t *testing.T) {
 			p.Action = policy.RequestApproval{Groups: []policy.ApprovalGroup{group("ops", 1, "bob")}, AutoRejectTimeout: -time.Second}
 		}), "Action.AutoRejectTimeout", "negative"},
 		{"empty filter value", with(func(p *policy.Policy) { p.Filters.WalletTagsAll = []string{"hot", ""} }), "Filters.WalletTagsAll[1]", "empty"},
+		{"wallet filter on a change kind", with(func(p *policy.Policy) {
+			p.ActivityKind = policy.PoliciesModify
+			p.Filters.WalletIDs = []string{"w1"}
+		}), "Filters", "no wallet"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
