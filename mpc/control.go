@@ -147,8 +147,9 @@ const (
 	codeUnknownKey
 	codeSessionUsed
 	codeGateRefused
-	codeAborted
+	codeAborted // the protocol named culprits for a proven deviation
 	codeInternal
+	codeTimeout // the ceremony hit its deadline; culprits are the parties that went silent
 )
 
 func (r *ceremonyRequest) parties() []round.PartyID {

@@ -38,8 +38,11 @@ type CoordinatorConfig struct {
 	Store store.Store
 	// Signers maps every signer it may use to that signer's identity key.
 	Signers map[transport.NodeID]ed25519.PublicKey
-	// AttemptTimeout bounds one ceremony attempt; zero means 10 s.
+	// AttemptTimeout bounds one signing attempt; zero means 10 s.
 	AttemptTimeout time.Duration
+	// KeygenTimeout bounds a key generation, which every signer must
+	// finish; zero means 60 s.
+	KeygenTimeout time.Duration
 	// Logger gets metadata only. Nil discards.
 	Logger *slog.Logger
 	// Now is the clock; nil means time.Now.
@@ -73,8 +76,13 @@ type CeremonyError struct {
 	Op       string // "keygen" or "sign"
 	KeyID    string
 	Attempts int
-	// NoAnswer lists the signers that did not answer in time.
+	// NoAnswer lists the signers that did not answer the coordinator in
+	// time.
 	NoAnswer []transport.NodeID
+	// Silent lists the signers that their peers in the ceremony reported
+	// silent at its deadline: down, partitioned or overloaded. Unlike
+	// Culprits, nothing is proven against them.
+	Silent []transport.NodeID
 	// Refused maps signers that declined to their reason (a gate refusal,
 	// an unknown key, a bad request).
 	Refused map[transport.NodeID]string
@@ -105,6 +113,9 @@ func (e *CeremonyError) Error() string {
 			fmt.Fprintf(&b, "; %s refused: %s", n, e.Refused[transport.NodeID(n)])
 		}
 	}
+	if len(e.Silent) > 0 {
+		fmt.Fprintf(&b, "; reported silent %v", e.Silent)
+	}
 	if len(e.Culprits) > 0 {
 		fmt.Fprintf(&b, "; culprits %v", e.Culprits)
 	}
@@ -129,6 +140,9 @@ func NewCoordinator(cfg CoordinatorConfig) (*Coordinator, error) {
 	}
 	if cfg.AttemptTimeout == 0 {
 		cfg.AttemptTimeout = 10 * time.Second
+	}
+	if cfg.KeygenTimeout == 0 {
+		cfg.KeygenTimeout = time.Minute
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -182,7 +196,11 @@ func (c *Coordinator) attempt(ctx context.Context, nodes []transport.NodeID, req
 	if _, err := rand.Read(id[:]); err != nil {
 		return nil, nil, err
 	}
-	ctx, cancel := context.WithTimeout(ctx, c.cfg.AttemptTimeout)
+	timeout := c.cfg.AttemptTimeout
+	if req.Op == opDKG {
+		timeout = c.cfg.KeygenTimeout
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	// Signers stop at 80% of the attempt, so that those left waiting for a
 	// silent peer can still report it before the coordinator stops
@@ -219,7 +237,7 @@ func (c *Coordinator) attempt(ctx context.Context, nodes []transport.NodeID, req
 				continue
 			}
 			got[a.from] = a.resp
-			if !a.resp.OK && a.resp.Code != codeAborted {
+			if !a.resp.OK && a.resp.Code != codeAborted && a.resp.Code != codeTimeout {
 				// A refusal dooms the attempt: stop the others now. They
 				// were cut short, so they are not reported as silent.
 				c.cancel(nodes, id)
@@ -321,16 +339,27 @@ func (c *Coordinator) GenerateKey(ctx context.Context, spec KeySpec) (*KeyInfo, 
 func (c *Coordinator) failures(op, keyID string, attempts int, got map[transport.NodeID]ceremonyResponse, missing []transport.NodeID, parties []partyRef) *CeremonyError {
 	e := &CeremonyError{Op: op, KeyID: keyID, Attempts: attempts, NoAnswer: missing, Refused: map[transport.NodeID]string{}}
 	var causes []error
-	culprits := map[transport.NodeID]bool{}
+	culprits, silent := map[transport.NodeID]bool{}, map[transport.NodeID]bool{}
+	nodeOf := func(p uint16) (transport.NodeID, bool) {
+		i := slices.IndexFunc(parties, func(x partyRef) bool { return x.ID == p })
+		if i < 0 {
+			return "", false
+		}
+		return transport.NodeID(parties[i].Node), true
+	}
+	failed := false
 	for node, r := range got {
 		if r.OK {
 			continue
 		}
+		failed = true
 		switch r.Code {
-		case codeAborted:
+		case codeAborted, codeTimeout:
 			for _, p := range r.Culprits {
-				if i := slices.IndexFunc(parties, func(x partyRef) bool { return x.ID == p }); i >= 0 {
-					culprits[transport.NodeID(parties[i].Node)] = true
+				if n, ok := nodeOf(p); ok && r.Code == codeAborted {
+					culprits[n] = true
+				} else if ok {
+					silent[n] = true
 				}
 			}
 		case codeGateRefused:
@@ -343,22 +372,21 @@ func (c *Coordinator) failures(op, keyID string, attempts int, got map[transport
 			e.Refused[node] = r.Reason
 		}
 	}
+	if !failed && len(missing) == 0 {
+		return nil
+	}
 	for n := range culprits {
 		e.Culprits = append(e.Culprits, n)
 	}
-	slices.Sort(e.Culprits)
-	if len(missing) == 0 && len(e.Refused) == 0 && len(e.Culprits) == 0 {
-		allOK := true
-		for _, r := range got {
-			allOK = allOK && r.OK
+	for n := range silent {
+		if !slices.Contains(missing, n) {
+			e.Silent = append(e.Silent, n)
 		}
-		if allOK {
-			return nil
-		}
-		causes = append(causes, round.ErrDeadline)
 	}
-	if len(missing) > 0 {
-		causes = append(causes, ErrNoQuorum)
+	slices.Sort(e.Culprits)
+	slices.Sort(e.Silent)
+	if len(missing) > 0 || len(e.Silent) > 0 {
+		causes = append(causes, round.ErrDeadline)
 	}
 	if len(e.Culprits) > 0 {
 		causes = append(causes, round.ErrMalformed)
@@ -451,14 +479,17 @@ func (c *Coordinator) Sign(ctx context.Context, r SignRequest) (*Signature, erro
 			return nil, err
 		}
 	}
+	// Refusals and proven culprits are excluded for the rest of the call;
+	// silent signers only go to the back of the queue, since overload looks
+	// the same as a crash. Attempts are bounded so a call with too few live
+	// signers ends, naming them, instead of cycling until ctx ends.
 	excluded := map[transport.NodeID]bool{}
 	total := &CeremonyError{Op: "sign", KeyID: info.ID, Refused: map[transport.NodeID]string{}}
-	for attempt := 1; ; attempt++ {
+	maxAttempts := max(2, len(info.Parties)-info.Threshold+1)
+	for attempt := 1; attempt <= maxAttempts; attempt++ {
 		quorum := c.quorum(info, excluded)
-		total.Attempts = attempt - 1
 		if len(quorum) < info.Threshold {
-			total.Err = errors.Join(ErrNoQuorum, total.Err)
-			return nil, total
+			break
 		}
 		req.Signers = req.Signers[:0]
 		nodes := make([]transport.NodeID, len(quorum))
@@ -470,6 +501,7 @@ func (c *Coordinator) Sign(ctx context.Context, r SignRequest) (*Signature, erro
 		if err != nil {
 			return nil, err
 		}
+		total.Attempts = attempt
 		cerr := c.failures("sign", info.ID, attempt, got, missing, req.Parties)
 		if cerr == nil {
 			sig := got[nodes[0]].Signature
@@ -488,37 +520,46 @@ func (c *Coordinator) Sign(ctx context.Context, r SignRequest) (*Signature, erro
 			}
 		}
 		c.log.Warn("mpc: signing attempt failed", "key", info.ID, "attempt", attempt, "err", cerr)
-		if errors.Is(cerr, ErrGateRefused) {
-			// A gate is a veto, not an outage: no other quorum is tried.
-			return nil, cerr
-		}
-		// Merge what this attempt learned and exclude whom it blamed.
-		for _, n := range cerr.NoAnswer {
+		total.merge(cerr)
+		for n := range cerr.Refused {
 			excluded[n] = true
-			if !slices.Contains(total.NoAnswer, n) {
-				total.NoAnswer = append(total.NoAnswer, n)
-			}
-		}
-		for n, why := range cerr.Refused {
-			excluded[n] = true
-			total.Refused[n] = why
 		}
 		for _, n := range cerr.Culprits {
 			excluded[n] = true
-			if !slices.Contains(total.Culprits, n) {
-				total.Culprits = append(total.Culprits, n)
-			}
 		}
-		total.Err = errors.Join(total.Err, cerr.Err)
 		c.suspectNodes(cerr)
+		if errors.Is(cerr, ErrGateRefused) {
+			// A gate is a veto, not an outage: no other quorum is tried.
+			return nil, total
+		}
 		if ctx.Err() != nil {
-			total.Attempts = attempt
 			total.Err = errors.Join(total.Err, ctx.Err())
 			return nil, total
 		}
-		if len(cerr.NoAnswer) == 0 && len(cerr.Refused) == 0 && len(cerr.Culprits) == 0 {
-			total.Attempts = attempt
-			return nil, total // nobody to route around
+	}
+	total.Err = errors.Join(ErrNoQuorum, total.Err)
+	return nil, total
+}
+
+// merge adds what one attempt learned to the call's error.
+func (e *CeremonyError) merge(o *CeremonyError) {
+	add := func(list *[]transport.NodeID, ns []transport.NodeID) {
+		for _, n := range ns {
+			if !slices.Contains(*list, n) {
+				*list = append(*list, n)
+			}
+		}
+		slices.Sort(*list)
+	}
+	add(&e.NoAnswer, o.NoAnswer)
+	add(&e.Silent, o.Silent)
+	add(&e.Culprits, o.Culprits)
+	for n, why := range o.Refused {
+		e.Refused[n] = why
+	}
+	for _, cause := range []error{ErrGateRefused, ErrUnknownKey, round.ErrDeadline, round.ErrMalformed, round.ErrEquivocation} {
+		if errors.Is(o.Err, cause) && !errors.Is(e.Err, cause) {
+			e.Err = errors.Join(e.Err, cause)
 		}
 	}
 }
@@ -538,6 +579,9 @@ func (c *Coordinator) quorum(info *KeyInfo, excluded map[transport.NodeID]bool) 
 			fresh = append(fresh, p)
 		}
 	}
+	// The longest-suspected first: the next attempt tries a signer not
+	// tried since, so a bounded number of attempts visits every one.
+	slices.SortStableFunc(stale, func(a, b KeyParty) int { return c.suspect[a.Node].Compare(c.suspect[b.Node]) })
 	all := append(fresh, stale...)
 	if len(all) > info.Threshold {
 		all = all[:info.Threshold]
@@ -550,11 +594,10 @@ func (c *Coordinator) suspectNodes(e *CeremonyError) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	now := c.cfg.Now()
-	for _, n := range e.NoAnswer {
-		c.suspect[n] = now
-	}
-	for _, n := range e.Culprits {
-		c.suspect[n] = now
+	for _, list := range [][]transport.NodeID{e.NoAnswer, e.Silent, e.Culprits} {
+		for _, n := range list {
+			c.suspect[n] = now
+		}
 	}
 }
 

@@ -29,7 +29,7 @@ func (c *cluster) keyring() round.Keyring {
 func (c *cluster) runDKG(t testing.TB, crv curve.Curve, threshold int, conns map[round.PartyID]Conn) map[round.PartyID]result {
 	t.Helper()
 	sess := round.NewSessionID(dkg.Protocol, []byte(crv.Name()), c.parties, randomNonce(t))
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), scaled(20*time.Second))
 	defer cancel()
 	return c.runProto(ctx, dkg.Protocol, sess, c.parties, conns, nil, func(id round.PartyID) (round.Round, []round.Message, error) {
 		return dkg.Start(dkg.Config{Curve: crv, Session: sess, Self: id, Parties: c.parties, Threshold: threshold, Evidence: c.keyring()})
@@ -61,6 +61,9 @@ func TestDKGOverMemoryTransport(t *testing.T) {
 	for _, crv := range []curve.Curve{curve.Secp256k1, curve.Edwards25519} {
 		for _, tn := range [][2]int{{1, 1}, {2, 3}, {3, 5}, {7, 10}, {16, 16}} {
 			t.Run(fmt.Sprintf("%s/%d-of-%d", crv.Name(), tn[0], tn[1]), func(t *testing.T) {
+				if raceScale > 1 && tn[1] > 10 {
+					t.Skip("large ceremonies run without the race detector; its runs keep to concurrency")
+				}
 				t.Parallel()
 				c := newCluster(t, tn[1])
 				shares := keyShares(t, c.runDKG(t, crv, tn[0], nil))

@@ -1,5 +1,14 @@
 package mpc
 
-import "github.com/cairn-mpc/cairn/internal/wire"
+import (
+	"time"
+
+	"github.com/cairn-mpc/cairn/internal/wire"
+)
 
 var wireMarshal = wire.Marshal
+
+// Scaled stretches a test deadline under the race detector.
+func Scaled(d time.Duration) time.Duration { return d * raceScale }
+
+func scaled(d time.Duration) time.Duration { return Scaled(d) }

@@ -40,7 +40,7 @@ func (c *cluster) frostKeys(t testing.TB, suite *frost.Suite, threshold int) map
 func (c *cluster) runSign(keys map[round.PartyID]*frost.KeyShare, signers []round.PartyID, msg []byte, tr *frost.Taproot,
 	conns map[round.PartyID]Conn, cfg func(round.PartyID) frost.Config) map[round.PartyID]result {
 	sess := round.NewSessionID(frost.Protocol, keys[signers[0]].GroupKey().Bytes(), signers, []byte(fmt.Sprintf("%x%v", msg, time.Now().UnixNano())))
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), scaled(10*time.Second))
 	defer cancel()
 	return c.runProto(ctx, frost.Protocol, sess, signers, conns, nil, func(id round.PartyID) (round.Round, []round.Message, error) {
 		var conf frost.Config
@@ -190,7 +190,7 @@ func TestSignMaliciousParty(t *testing.T) {
 		}
 		refused := map[round.PartyID]bool{}
 		var mu sync.Mutex
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), scaled(10*time.Second))
 		defer cancel()
 		res := c.runProto(ctx, frost.Protocol, sess, signers, nil, func(self round.PartyID, from transport.NodeID, err error) {
 			mu.Lock()
@@ -261,7 +261,7 @@ func decodeFieldsOf(payload []byte) []any {
 
 func (c *cluster) runSignWithin(keys map[round.PartyID]*frost.KeyShare, signers []round.PartyID, msg []byte, conns map[round.PartyID]Conn, d time.Duration) map[round.PartyID]result {
 	sess := round.NewSessionID(frost.Protocol, nil, signers, []byte(time.Now().String()))
-	ctx, cancel := context.WithTimeout(context.Background(), d)
+	ctx, cancel := context.WithTimeout(context.Background(), scaled(d))
 	defer cancel()
 	return c.runProto(ctx, frost.Protocol, sess, signers, conns, nil, func(id round.PartyID) (round.Round, []round.Message, error) {
 		return frost.NewSigning(keys[id], frost.SignRequest{Session: sess, Signers: signers, Message: msg}, frost.Config{})

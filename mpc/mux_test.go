@@ -20,7 +20,7 @@ import (
 func TestMuxConcurrentSessions(t *testing.T) {
 	t.Parallel()
 	c := newCluster(t, 3)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), scaled(10*time.Second))
 	defer cancel()
 	muxes := map[round.PartyID]*Mux{}
 	var muxWG sync.WaitGroup

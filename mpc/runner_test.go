@@ -170,7 +170,7 @@ func TestRunnerCompletes(t *testing.T) {
 	for _, n := range []int{1, 2, 3, 5, 16} {
 		t.Run(fmt.Sprint(n), func(t *testing.T) {
 			c := newCluster(t, n)
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			ctx, cancel := context.WithTimeout(context.Background(), scaled(10*time.Second))
 			defer cancel()
 			for id, r := range c.run(ctx, nil, nil) {
 				require.NoError(t, r.err, "party %d", id)
@@ -237,7 +237,7 @@ func TestRunnerCatchesEquivocation(t *testing.T) {
 			}
 			return m, true
 		}}}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), scaled(10*time.Second))
 	defer cancel()
 	res := c.run(ctx, conns, nil)
 	for _, id := range []round.PartyID{1, 3, 4} {
@@ -261,7 +261,7 @@ func TestRunnerInvalidBroadcastToOnePeer(t *testing.T) {
 			}
 			return m, true
 		}}}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), scaled(10*time.Second))
 	defer cancel()
 	res := c.run(ctx, conns, nil)
 	for _, id := range []round.PartyID{2, 3, 4} {
@@ -289,7 +289,7 @@ func TestRunnerBlamesForgedEcho(t *testing.T) {
 			}
 			return m, true
 		}}}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), scaled(10*time.Second))
 	defer cancel()
 	res := c.run(ctx, conns, nil)
 	assertAbort(t, res[1].err, round.ErrEquivocation, bad)
@@ -306,7 +306,7 @@ func TestRunnerBlamesRoundRefusal(t *testing.T) {
 			}
 			return m, true
 		}}}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), scaled(10*time.Second))
 	defer cancel()
 	res := c.run(ctx, conns, nil)
 	assertAbort(t, res[2].err, round.ErrMalformed, bad)
@@ -326,7 +326,7 @@ func TestRunnerSessionAndMembership(t *testing.T) {
 			}}}
 		var mu sync.Mutex
 		refused := 0
-		ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+		ctx, cancel := context.WithTimeout(context.Background(), scaled(300*time.Millisecond))
 		defer cancel()
 		res := c.run(ctx, conns, func(_ round.PartyID, from transport.NodeID, err error) {
 			mu.Lock()
@@ -357,7 +357,7 @@ func TestRunnerSessionAndMembership(t *testing.T) {
 		}
 		var mu sync.Mutex
 		refused := map[round.PartyID]int{}
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), scaled(10*time.Second))
 		defer cancel()
 		res := c.run(ctx, nil, func(self round.PartyID, from transport.NodeID, err error) {
 			mu.Lock()
@@ -378,7 +378,7 @@ func TestRunnerDeadlineNamesSilentParty(t *testing.T) {
 	t.Parallel()
 	c := newCluster(t, 3)
 	require.NoError(t, c.net.SetFaults(memory.Link{From: node(2), To: memory.Any}, memory.Faults{Drop: 1}))
-	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), scaled(200*time.Millisecond))
 	defer cancel()
 	res := c.run(ctx, nil, nil)
 	assertAbort(t, res[1].err, round.ErrDeadline, 2)
@@ -405,7 +405,7 @@ func TestRunnerUnderFaults(t *testing.T) {
 			for seed := range uint64(10) {
 				c := newCluster(t, 4, memory.WithRand(mrand.NewPCG(seed, 7)))
 				require.NoError(t, c.net.SetFaults(memory.Link{From: memory.Any, To: memory.Any}, f))
-				ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+				ctx, cancel := context.WithTimeout(context.Background(), scaled(2*time.Second))
 				res := c.run(ctx, nil, nil)
 				cancel()
 				for id, r := range res {

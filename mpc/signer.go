@@ -40,8 +40,9 @@ type SignerConfig struct {
 	// Store is this signer's own store: its sealed shares and the session
 	// ids it has served.
 	Store store.Store
-	// Sealer seals key shares at rest.
-	Sealer ShareSealer
+	// Sealer seals key shares at rest, each record bound to this signer's
+	// node id and the key id.
+	Sealer *store.Sealer
 	// Peers holds the identity key of every other signer and of every
 	// coordinator this signer talks to.
 	Peers map[transport.NodeID]ed25519.PublicKey
@@ -56,11 +57,10 @@ type SignerConfig struct {
 	Now func() time.Time
 }
 
-// ShareSealer seals and opens the records that hold a signer's key shares,
-// binding each to the signer and key id (package store provides one).
-type ShareSealer interface {
-	SealShare(ctx context.Context, signer transport.NodeID, keyID string, plaintext []byte) ([]byte, error)
-	OpenShare(ctx context.Context, signer transport.NodeID, keyID string, sealed []byte) ([]byte, error)
+// shareRef is what a key-share record is sealed to: this signer, the key,
+// the record kind and the keyRecord format version.
+func (s *Signer) shareRef(keyID string) store.RecordRef {
+	return store.RecordRef{Signer: string(s.cfg.Node), KeyID: keyID, Kind: "share", Version: 1}
 }
 
 // Signer is one MPC node: it holds its key shares, sealed, in its own store
@@ -312,10 +312,13 @@ func (s *Signer) run(ctx context.Context, protocol string, sid round.SessionID, 
 func abortResponse(err error) *ceremonyResponse {
 	var ae *AbortError
 	if errors.As(err, &ae) {
+		if errors.Is(err, round.ErrDeadline) {
+			return failure(codeTimeout, ae.Error(), ae.Culprits...)
+		}
 		return failure(codeAborted, ae.Error(), ae.Culprits...)
 	}
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return failure(codeAborted, "ceremony cancelled")
+		return failure(codeTimeout, "ceremony cancelled")
 	}
 	return failure(codeInternal, "ceremony failed")
 }
@@ -358,7 +361,7 @@ func (s *Signer) serveDKG(ctx context.Context, id [16]byte, req *ceremonyRequest
 	if err != nil {
 		return failure(codeInternal, "encoding the key record")
 	}
-	sealed, err := s.cfg.Sealer.SealShare(ctx, s.cfg.Node, req.KeyID, rec)
+	sealed, err := s.cfg.Sealer.Seal(ctx, s.shareRef(req.KeyID), rec)
 	clear(rec)
 	if err != nil {
 		s.log.Error("mpc: sealing a new share failed", "key", req.KeyID, "err", err)
@@ -416,7 +419,7 @@ func (s *Signer) loadKey(ctx context.Context, id string) (*loadedKey, error) {
 	if err != nil {
 		return nil, err
 	}
-	rec, err := s.cfg.Sealer.OpenShare(ctx, s.cfg.Node, id, sealed)
+	rec, err := s.cfg.Sealer.Open(ctx, s.shareRef(id), sealed)
 	if err != nil {
 		return nil, err
 	}

@@ -1,0 +1,5 @@
+//go:build !race
+
+package mpctest
+
+const raceScale = 1
