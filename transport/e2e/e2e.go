@@ -34,10 +34,12 @@
 //
 // In this order, cheapest first, each with a *FrameError naming the claimed
 // sender and wrapping one of the sentinels below: undecodable input
-// (ErrMalformed); a sender not in the directory (ErrUnknownSender); a frame
-// from this node itself or addressed to another node (ErrReflected); a bad
-// signature (ErrTampered); a frame whose carrier-authenticated sender, if
-// the carrier has one, differs from the signed one (ErrSenderMismatch); a
+// (ErrMalformed); a frame claiming to come from this node (ErrReflected); a
+// sender not in the directory (ErrUnknownSender); a bad signature
+// (ErrTampered); a signed body that does not decode, names another sender or
+// is sealed for another KEM (ErrMalformed); a frame addressed to another
+// node (ErrReflected); a frame whose carrier-authenticated sender, if the
+// carrier has one, differs from the signed one (ErrSenderMismatch); a
 // timestamp more than Config.MaxSkew from the receiver's clock, or earlier
 // than the moment the receiving endpoint was wrapped (ErrStale); an epoch
 // older than the sender's previous one, or a counter already seen or more
@@ -98,8 +100,10 @@ var (
 )
 
 // FrameError is why a received frame was refused. From is the sender the
-// frame claims (empty if it could not be read): it is authentic only when
-// Err is not ErrMalformed, ErrUnknownSender, ErrReflected or ErrTampered.
+// frame names (empty if it could not be read, or the carrier's sender for an
+// undecodable frame). Treat it as a claim: it is proven only for refusals
+// made after the signature check, which are ErrSenderMismatch, ErrStale,
+// ErrReplayed, and ErrReflected for a frame addressed to another node.
 type FrameError struct {
 	From transport.NodeID
 	Err  error

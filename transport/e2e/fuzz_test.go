@@ -143,3 +143,78 @@ func TestWindowAgainstModel(t *testing.T) {
 		}
 	}
 }
+
+func TestKeyEncodings(t *testing.T) {
+	t.Parallel()
+	for _, kem := range []KEM{X25519, MLKEM768X25519} {
+		id, err := GenerateIdentity(kem)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := id.MarshalBinary()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var back Identity
+		if err := back.UnmarshalBinary(b); err != nil {
+			t.Fatal(err)
+		}
+		if !back.Public().equal(id.Public()) || !back.Signing.Equal(id.Signing) {
+			t.Fatalf("%v: identity does not round-trip", kem)
+		}
+		txt, err := id.Public().MarshalText()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var p Peer
+		if err := p.UnmarshalText(txt); err != nil {
+			t.Fatal(err)
+		}
+		if !p.equal(id.Public()) {
+			t.Fatalf("%v: peer does not round-trip: %s", kem, txt)
+		}
+	}
+}
+
+func FuzzPeerText(f *testing.F) {
+	txt, err := fixedIdentity(f, X25519, "a").Public().MarshalText()
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(string(txt))
+	f.Add("ed25519:,x25519:")
+	f.Fuzz(func(t *testing.T, s string) {
+		var p Peer
+		if p.UnmarshalText([]byte(s)) != nil {
+			return
+		}
+		if err := p.validate(); err != nil {
+			t.Fatalf("parsed an invalid peer: %v", err)
+		}
+		again, err := p.MarshalText()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var q Peer
+		if err := q.UnmarshalText(again); err != nil || !q.equal(p) {
+			t.Fatalf("does not round-trip: %q", again)
+		}
+	})
+}
+
+func FuzzIdentityBinary(f *testing.F) {
+	b, err := fixedIdentity(f, X25519, "a").MarshalBinary()
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(b)
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var id Identity
+		if id.UnmarshalBinary(b) != nil {
+			return
+		}
+		if err := id.validate(); err != nil {
+			t.Fatalf("decoded an invalid identity: %v", err)
+		}
+	})
+}

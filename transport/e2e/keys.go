@@ -5,8 +5,12 @@ import (
 	"crypto/ed25519"
 	"crypto/hpke"
 	"crypto/rand"
+	"encoding/base64"
 	"errors"
 	"fmt"
+	"strings"
+
+	"github.com/cairn-mpc/cairn/internal/wire"
 )
 
 // KEM names the HPKE key encapsulation mechanism a node's sealing key uses.
@@ -111,4 +115,103 @@ func (p Peer) validate() error {
 func (p Peer) equal(q Peer) bool {
 	return p.Signing.Equal(q.Signing) && p.KEM.KEM().ID() == q.KEM.KEM().ID() &&
 		bytes.Equal(p.KEM.Bytes(), q.KEM.Bytes())
+}
+
+// kemNames are the names Peer's text form uses for each KEM.
+var kemNames = map[KEM]string{X25519: "x25519", MLKEM768X25519: "mlkem768x25519"}
+
+// MarshalText encodes p for configuration files as
+// "ed25519:<key>,<kem>:<key>", keys in unpadded base64url and <kem> one of
+// "x25519" and "mlkem768x25519". encoding/json uses it, so a directory can
+// be a JSON object of node ids to these strings.
+func (p Peer) MarshalText() ([]byte, error) {
+	if err := p.validate(); err != nil {
+		return nil, fmt.Errorf("e2e: peer %w", err)
+	}
+	kem := KEM(p.KEM.KEM().ID())
+	b64 := base64.RawURLEncoding
+	return fmt.Appendf(nil, "ed25519:%s,%s:%s", b64.EncodeToString(p.Signing), kemNames[kem], b64.EncodeToString(p.KEM.Bytes())), nil
+}
+
+// UnmarshalText parses the form MarshalText writes.
+func (p *Peer) UnmarshalText(text []byte) error {
+	sig, kem, ok := strings.Cut(string(text), ",")
+	if !ok {
+		return errors.New("e2e: peer keys: want \"ed25519:<key>,<kem>:<key>\"")
+	}
+	b64 := base64.RawURLEncoding
+	sigKey, ok := strings.CutPrefix(sig, "ed25519:")
+	if !ok {
+		return errors.New("e2e: peer keys: first key is not ed25519")
+	}
+	s, err := b64.DecodeString(sigKey)
+	if err != nil || len(s) != ed25519.PublicKeySize {
+		return errors.New("e2e: peer keys: malformed ed25519 key")
+	}
+	name, kemKey, ok := strings.Cut(kem, ":")
+	if !ok {
+		return errors.New("e2e: peer keys: malformed KEM key")
+	}
+	var k KEM
+	for id, n := range kemNames {
+		if n == name {
+			k = id
+		}
+	}
+	hk, err := k.hpke()
+	if err != nil {
+		return fmt.Errorf("e2e: peer keys: unknown KEM %q", name)
+	}
+	raw, err := b64.DecodeString(kemKey)
+	if err != nil {
+		return fmt.Errorf("e2e: peer keys: malformed %s key", name)
+	}
+	pub, err := hk.NewPublicKey(raw)
+	if err != nil {
+		return fmt.Errorf("e2e: peer keys: %s key: %w", name, err)
+	}
+	*p = Peer{Signing: ed25519.PublicKey(s), KEM: pub}
+	return nil
+}
+
+// identityFile is Identity's binary form.
+type identityFile struct {
+	_       struct{} `cbor:",toarray"`
+	Seed    []byte   // Ed25519 seed
+	KEM     uint16   // KEM id
+	KEMPriv []byte   // the KEM's serialised private key
+}
+
+// MarshalBinary encodes id (secret: store it as such, e.g. in a file of
+// mode 0600 or sealed) in the internal/wire format.
+func (id Identity) MarshalBinary() ([]byte, error) {
+	if err := id.validate(); err != nil {
+		return nil, err
+	}
+	priv, err := id.KEM.Bytes()
+	if err != nil {
+		return nil, fmt.Errorf("e2e: encoding KEM key: %w", err)
+	}
+	return wire.Marshal(identityFile{Seed: id.Signing.Seed(), KEM: id.KEM.KEM().ID(), KEMPriv: priv})
+}
+
+// UnmarshalBinary decodes what MarshalBinary wrote.
+func (id *Identity) UnmarshalBinary(b []byte) error {
+	var f identityFile
+	if err := wire.Unmarshal(b, &f); err != nil {
+		return fmt.Errorf("e2e: identity: %w", err)
+	}
+	if len(f.Seed) != ed25519.SeedSize {
+		return errors.New("e2e: identity: malformed signing key")
+	}
+	k, err := KEM(f.KEM).hpke()
+	if err != nil {
+		return fmt.Errorf("e2e: identity: %w", err)
+	}
+	priv, err := k.NewPrivateKey(f.KEMPriv)
+	if err != nil {
+		return fmt.Errorf("e2e: identity: KEM key: %w", err)
+	}
+	*id = Identity{Signing: ed25519.NewKeyFromSeed(f.Seed), KEM: priv}
+	return nil
 }
