@@ -604,3 +604,95 @@ func TestSendToSelf(t *testing.T) {
 	require.NoError(t, a.Send(testCtx(t), "node-1", []byte("me")))
 	assert.Equal(t, transport.Frame{From: "node-1", To: "node-1", Payload: []byte("me")}, recv(t, a))
 }
+
+// flipProxy forwards TCP between a dialler and a listener, flipping one bit
+// in every chunk from the dialler once armed.
+type flipProxy struct {
+	ln    net.Listener
+	to    string
+	armed chan struct{}
+	wg    sync.WaitGroup
+}
+
+func newFlipProxy(t *testing.T, to string) *flipProxy {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	p := &flipProxy{ln: ln, to: to, armed: make(chan struct{})}
+	p.wg.Go(func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			up, err := net.Dial("tcp", to)
+			if err != nil {
+				c.Close()
+				continue
+			}
+			p.wg.Go(func() { defer up.Close(); defer c.Close(); _, _ = io.Copy(c, up) })
+			p.wg.Go(func() {
+				defer up.Close()
+				defer c.Close()
+				buf := make([]byte, 32<<10)
+				for {
+					n, err := c.Read(buf)
+					if n > 0 {
+						select {
+						case <-p.armed:
+							buf[n/2] ^= 0x10
+						default:
+						}
+						if _, werr := up.Write(buf[:n]); werr != nil {
+							return
+						}
+					}
+					if err != nil {
+						return
+					}
+				}
+			})
+		}
+	})
+	t.Cleanup(func() { ln.Close(); p.wg.Wait() })
+	return p
+}
+
+// TestTamperingProxy: bytes altered between two nodes never reach the
+// receiver's application: TLS refuses the record, the connection is dropped
+// and reported, and once the path is clean again frames flow.
+func TestTamperingProxy(t *testing.T) {
+	t.Parallel()
+	tn := newNet(t, 2, func(c *tcp.Config) { c.MinBackoff, c.MaxBackoff = 10*time.Millisecond, 50*time.Millisecond })
+	a, b := tn.nodes["node-1"], tn.nodes["node-2"]
+	p := newFlipProxy(t, b.Addr().String())
+	a.SetPeer("node-2", p.ln.Addr().String())
+	ctx := testCtx(t)
+	require.NoError(t, a.Send(ctx, "node-2", []byte("clean")))
+	assert.Equal(t, "clean", string(recv(t, b).Payload))
+
+	close(p.armed)
+	for i := range 5 {
+		require.NoError(t, a.Send(ctx, "node-2", fmt.Appendf(nil, "tampered %d", i)))
+	}
+	e := tn.errs["node-2"].wait(t, func(e *tcp.ConnError) bool { return e.Peer == "node-1" })
+	assert.Error(t, e.Err)
+	short, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
+	defer cancel()
+	f, err := b.Receive(short)
+	require.ErrorIs(t, err, context.DeadlineExceeded, "a tampered frame was delivered: %q", f.Payload)
+
+	// The path is clean again (straight to node-2): frames flow.
+	a.SetPeer("node-2", b.Addr().String())
+	for i := 0; ; i++ {
+		require.NoError(t, a.Send(ctx, "node-2", []byte("clean again")))
+		short, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
+		f, err := b.Receive(short)
+		cancel()
+		if err == nil {
+			assert.Equal(t, "clean again", string(f.Payload))
+			return
+		}
+		require.Less(t, i, 100, "frames never flowed again")
+	}
+}
