@@ -130,7 +130,8 @@ type Config struct {
 	// connection. Zero means DefaultWriteTimeout.
 	WriteTimeout time.Duration
 	// KeepAlive is the keepalive interval; a connection silent for three
-	// intervals is dropped. Zero means DefaultKeepAlive.
+	// intervals is dropped. Zero means DefaultKeepAlive. Give every node
+	// the same value: a peer's silence is judged by this node's interval.
 	KeepAlive time.Duration
 	// FrameTTL is how long a queued frame may wait for a connection before
 	// it is dropped. Zero means DefaultFrameTTL.
