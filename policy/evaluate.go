@@ -79,9 +79,10 @@ func (e *Engine) evaluate(ctx context.Context, tx store.Tx, a *Activity, now tim
 	}
 	s := evalState{ctx: ctx, tx: tx, activity: a, now: now, prices: e.prices}
 	candidates := snap.byKind[a.Kind]
-	matched := 0 // filters are cheap: count first, to size Evaluations exactly
-	for _, p := range candidates {
-		if p.Filters.match(a) {
+	// Match filters first, to size Evaluations exactly.
+	matches, matched := make([]bool, len(candidates)), 0
+	for i, p := range candidates {
+		if matches[i] = p.Filters.match(a); matches[i] {
 			matched++
 		}
 	}
@@ -91,8 +92,8 @@ func (e *Engine) evaluate(ctx context.Context, tx store.Tx, a *Activity, now tim
 		groups           []RequiredGroup
 		timeout          time.Duration
 	)
-	for _, p := range candidates {
-		if !p.Filters.match(a) {
+	for i, p := range candidates {
+		if !matches[i] {
 			continue
 		}
 		triggered, reason, err := p.eval.evaluate(&s)

@@ -132,6 +132,9 @@ func (s *evalState) computeTotal(tf time.Duration, currency string) (valueResult
 		return valueResult{unknown: "value sent is unknown: " +
 			strconv.FormatUint(w.unknown, 10) + " earlier activities have an unknown amount"}, nil
 	}
+	if len(w.sums) == 0 {
+		return v, nil // nothing else sent in the window
+	}
 	total := new(big.Rat).Set(v.value)
 	for _, as := range w.sums {
 		p, why := s.price(as.asset, currency)
