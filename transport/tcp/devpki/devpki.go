@@ -157,20 +157,26 @@ func (ca *CA) WriteFiles(dir string, ids ...transport.NodeID) error {
 		if err != nil {
 			return err
 		}
-		key, err := x509.MarshalPKCS8PrivateKey(c.PrivateKey)
-		if err != nil {
-			return err
-		}
-		certPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Certificate[0]})
-		keyPEM := pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: key})
-		if err := os.WriteFile(filepath.Join(dir, string(id)+".pem"), certPEM, 0o644); err != nil {
-			return err
-		}
-		if err := os.WriteFile(filepath.Join(dir, string(id)+".key"), keyPEM, 0o600); err != nil {
+		if err := WriteKeyPair(dir, string(id), c); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// WriteKeyPair writes c's leaf certificate to <name>.pem and its key
+// (PKCS #8, mode 0600) to <name>.key under dir.
+func WriteKeyPair(dir, name string, c tls.Certificate) error {
+	key, err := x509.MarshalPKCS8PrivateKey(c.PrivateKey)
+	if err != nil {
+		return err
+	}
+	certPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Certificate[0]})
+	keyPEM := pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: key})
+	if err := os.WriteFile(filepath.Join(dir, name+".pem"), certPEM, 0o644); err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(dir, name+".key"), keyPEM, 0o600)
 }
 
 func serial() *big.Int {
