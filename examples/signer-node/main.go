@@ -72,15 +72,20 @@ func cmdInit(args []string) error {
 	if *dir == "" {
 		return errors.New("init: -dir is required")
 	}
-	spec := clusterSpec{Dir: *dir, Signers: *n, Kind: *kind, NATSURL: *url, KEM: e2e.X25519, Addrs: map[transport.NodeID]string{}}
+	spec := clusterSpec{Dir: *dir, Signers: *n, Kind: *kind, KEM: e2e.X25519, Addrs: map[transport.NodeID]string{}}
 	if *pq {
 		spec.KEM = e2e.MLKEM768X25519
 	}
-	if *kind == "tcp" {
+	switch *kind {
+	case "tcp":
 		spec.Addrs[CoordinatorID] = fmt.Sprintf("127.0.0.1:%d", *base)
 		for i, id := range signerIDs(*n) {
 			spec.Addrs[id] = fmt.Sprintf("127.0.0.1:%d", *base+i+1)
 		}
+	case "nats":
+		spec.NATSURL = *url
+	default:
+		return fmt.Errorf("init: unknown transport %q", *kind)
 	}
 	if err := initCluster(spec); err != nil {
 		return err
