@@ -1,0 +1,77 @@
+package ecdsa
+
+import (
+	"crypto/rand"
+	"fmt"
+	"sync"
+	"testing"
+
+	"github.com/cairn-mpc/cairn/mpc/round"
+	"github.com/cairn-mpc/cairn/mpc/round/roundtest"
+	"github.com/stretchr/testify/require"
+)
+
+func ids(n int) []round.PartyID {
+	out := make([]round.PartyID, n)
+	for i := range out {
+		out[i] = round.PartyID(i + 1)
+	}
+	return out
+}
+
+func freshSession(t testing.TB, protocol string, parties []round.PartyID) round.SessionID {
+	t.Helper()
+	nonce := make([]byte, 16)
+	_, err := rand.Read(nonce)
+	require.NoError(t, err)
+	return round.NewSessionID(protocol, nil, parties, nonce)
+}
+
+// keygen runs NewKeygen among n parties with threshold t in one process.
+func keygen(t testing.TB, tt, n int) map[round.PartyID]*KeyShare {
+	t.Helper()
+	parties := ids(n)
+	net := roundtest.NewNetwork(parties)
+	sess := freshSession(t, "ecdsa-keygen", parties)
+	start := map[round.PartyID]roundtest.Party{}
+	for _, id := range parties {
+		r, out, err := NewKeygen(KeygenConfig{Session: sess, Self: id, Parties: parties, Threshold: tt, Evidence: net.Keyring})
+		require.NoError(t, err)
+		start[id] = roundtest.Party{Round: r, Out: out}
+	}
+	res, err := net.Run(start)
+	require.NoError(t, err)
+	out := map[round.PartyID]*KeyShare{}
+	for id, r := range res {
+		out[id] = r.(*KeyShare)
+	}
+	return out
+}
+
+// Shared keys, made once per shape: key generation costs a few hundred
+// milliseconds of base OTs per pair.
+var (
+	keyCacheMu sync.Mutex
+	keyCache   = map[string]map[round.PartyID]*KeyShare{}
+)
+
+// cachedKeys returns fresh copies of a cached key, so that a test that
+// bans a party does not affect the others.
+func cachedKeys(t testing.TB, tt, n int) map[round.PartyID]*KeyShare {
+	t.Helper()
+	name := fmt.Sprintf("%d-of-%d", tt, n)
+	keyCacheMu.Lock()
+	keys, ok := keyCache[name]
+	if !ok {
+		keys = keygen(t, tt, n)
+		keyCache[name] = keys
+	}
+	keyCacheMu.Unlock()
+	out := map[round.PartyID]*KeyShare{}
+	for id, k := range keys {
+		c, err := k.clone()
+		require.NoError(t, err)
+		out[id] = c
+	}
+	return out
+}
