@@ -36,7 +36,7 @@ type ceremony struct {
 	ring    round.Keyring
 }
 
-func newCeremony(t *testing.T, n transporttest.Network, ids []transport.NodeID) *ceremony {
+func newCeremony(t testing.TB, n transporttest.Network, ids []transport.NodeID) *ceremony {
 	c := &ceremony{parties: map[round.PartyID]*party{}, ring: round.Keyring{}}
 	for i, node := range ids {
 		id := round.PartyID(i + 1)
@@ -56,7 +56,7 @@ type outcome struct {
 
 // run runs one session among members, each started by start, with the
 // real mpc runner over the parties' transports.
-func (c *ceremony) run(t *testing.T, protocol string, sess round.SessionID, members []round.PartyID,
+func (c *ceremony) run(t testing.TB, protocol string, sess round.SessionID, members []round.PartyID,
 	start func(round.PartyID) (round.Round, []round.Message, error)) map[round.PartyID]outcome {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
@@ -87,7 +87,7 @@ func (c *ceremony) run(t *testing.T, protocol string, sess round.SessionID, memb
 	return res
 }
 
-func nonce(t *testing.T) []byte {
+func nonce(t testing.TB) []byte {
 	b := make([]byte, 16)
 	_, err := rand.Read(b)
 	require.NoError(t, err)
@@ -98,26 +98,10 @@ func nonce(t *testing.T) []byte {
 // different signer sets, and checks the signatures with a verifier that is
 // not Cairn's.
 func (c *ceremony) dkgThenSign(t *testing.T, suite *frost.Suite) {
-	all := []round.PartyID{1, 2, 3, 4, 5}
-	crv := suite.Curve()
-	sess := round.NewSessionID(dkg.Protocol, []byte(crv.Name()), all, nonce(t))
-	res := c.run(t, dkg.Protocol, sess, all, func(id round.PartyID) (round.Round, []round.Message, error) {
-		return dkg.Start(dkg.Config{Curve: crv, Session: sess, Self: id, Parties: all, Threshold: 3, Evidence: c.ring})
-	})
-	keys := map[round.PartyID]*frost.KeyShare{}
-	for _, id := range all {
-		require.NoError(t, res[id].err, "DKG party %d", id)
-		ks := res[id].out.(*dkg.KeyShare)
-		fk, err := frost.NewKeyShare(suite, id, ks.Threshold, ks.Secret, ks.GroupKey, ks.VerificationShares)
-		require.NoError(t, err)
-		keys[id] = fk
-	}
+	keys := c.dkg(t, suite)
 	msg := sha256.Sum256([]byte("cairn: sign over a real carrier"))
 	for _, signers := range [][]round.PartyID{{1, 3, 5}, {2, 4, 5}} {
-		sess := round.NewSessionID(frost.Protocol, keys[signers[0]].GroupKey().Bytes(), signers, nonce(t))
-		res := c.run(t, frost.Protocol, sess, signers, func(id round.PartyID) (round.Round, []round.Message, error) {
-			return frost.NewSigning(keys[id], frost.SignRequest{Session: sess, Signers: signers, Message: msg[:]}, frost.Config{})
-		})
+		res := c.sign(t, keys, signers, msg[:])
 		for _, id := range signers {
 			require.NoError(t, res[id].err, "signers %v, party %d", signers, id)
 			sig := res[id].out.(*frost.Signature)
@@ -133,6 +117,33 @@ func (c *ceremony) dkgThenSign(t *testing.T, suite *frost.Suite) {
 			}
 		}
 	}
+}
+
+// sign runs one FROST signing session among signers.
+func (c *ceremony) sign(t testing.TB, keys map[round.PartyID]*frost.KeyShare, signers []round.PartyID, msg []byte) map[round.PartyID]outcome {
+	sess := round.NewSessionID(frost.Protocol, keys[signers[0]].GroupKey().Bytes(), signers, nonce(t))
+	return c.run(t, frost.Protocol, sess, signers, func(id round.PartyID) (round.Round, []round.Message, error) {
+		return frost.NewSigning(keys[id], frost.SignRequest{Session: sess, Signers: signers, Message: msg}, frost.Config{})
+	})
+}
+
+// dkg runs a 3-of-5 DKG for suite and returns every party's FROST key.
+func (c *ceremony) dkg(t testing.TB, suite *frost.Suite) map[round.PartyID]*frost.KeyShare {
+	all := []round.PartyID{1, 2, 3, 4, 5}
+	crv := suite.Curve()
+	sess := round.NewSessionID(dkg.Protocol, []byte(crv.Name()), all, nonce(t))
+	res := c.run(t, dkg.Protocol, sess, all, func(id round.PartyID) (round.Round, []round.Message, error) {
+		return dkg.Start(dkg.Config{Curve: crv, Session: sess, Self: id, Parties: all, Threshold: 3, Evidence: c.ring})
+	})
+	keys := map[round.PartyID]*frost.KeyShare{}
+	for _, id := range all {
+		require.NoError(t, res[id].err, "DKG party %d", id)
+		ks := res[id].out.(*dkg.KeyShare)
+		fk, err := frost.NewKeyShare(suite, id, ks.Threshold, ks.Secret, ks.GroupKey, ks.VerificationShares)
+		require.NoError(t, err)
+		keys[id] = fk
+	}
+	return keys
 }
 
 // TestDKGAndSigningOverEveryTransport is the issue's "same DKG and signing
@@ -155,6 +166,43 @@ func TestDKGAndSigningOverEveryTransport(t *testing.T) {
 			c := newCeremony(t, tc.f(t, ids), ids)
 			for _, suite := range []*frost.Suite{frost.Ed25519, frost.BIP340} {
 				t.Run(fmt.Sprint(suite.Curve().Name()), func(t *testing.T) { c.dkgThenSign(t, suite) })
+			}
+		})
+	}
+}
+
+// BenchmarkFROSTSigning measures one FROST(Ed25519) signature by three
+// signers with the mpc runner over each carrier, against the bare memory
+// transport: the difference is what end-to-end protection and the carrier
+// cost per signature. cpu-ms/sig is the CPU of all parties together.
+func BenchmarkFROSTSigning(b *testing.B) {
+	ids := []transport.NodeID{"node-1", "node-2", "node-3", "node-4", "node-5"}
+	cases := []struct {
+		name string
+		f    transporttest.Factory
+	}{
+		{"memory", memoryNetwork},
+		{"memory+e2e", secured(memoryNetwork, e2e.X25519)},
+		{"tcp-mtls+e2e", secured(tcpNetwork, e2e.X25519)},
+		{"nats+e2e", natsNetwork},
+	}
+	msg := sha256.Sum256([]byte("benchmark"))
+	for _, tc := range cases {
+		b.Run(tc.name, func(b *testing.B) {
+			c := newCeremony(b, tc.f(b, ids), ids)
+			keys := c.dkg(b, frost.Ed25519)
+			signers := []round.PartyID{1, 3, 5}
+			cpu := cpuTime()
+			for b.Loop() {
+				res := c.sign(b, keys, signers, msg[:])
+				for _, id := range signers {
+					if res[id].err != nil {
+						b.Fatal(res[id].err)
+					}
+				}
+			}
+			if d := cpuTime() - cpu; d > 0 {
+				b.ReportMetric(float64(d.Microseconds())/1000/float64(b.N), "cpu-ms/sig")
 			}
 		})
 	}
