@@ -713,7 +713,11 @@ func (r *onlineRound) Store(m round.Message) error {
 	case pm.Inputs != r.inputs:
 		return round.Blame(Protocol, n, ErrInputMismatch, fmt.Sprintf("party %d signs another digest", j))
 	case pm.View != r.pre.view:
-		return round.Blame(Protocol, n, round.ErrEquivocation, "declared a view of the presigning broadcasts that differs from this party's", j)
+		// Some signer sent different broadcasts to different signers. The
+		// runner's echo broadcast names such a signer before this point;
+		// here the views alone cannot tell the equivocator from its victims,
+		// so nobody is named.
+		return round.Blame(Protocol, n, round.ErrEquivocation, fmt.Sprintf("party %d declared a view of the presigning broadcasts that differs from this party's", j))
 	}
 	r.u[j], r.w[j] = pm.U, pm.W
 	return nil

@@ -29,11 +29,21 @@ func run(t testing.TB, net *roundtest.Network, signers []round.PartyID, start fu
 
 func sign(t testing.TB, keys map[round.PartyID]*KeyShare, signers []round.PartyID, digest []byte, intercept func(round.Message, round.PartyID) []round.Message) (map[round.PartyID]any, error) {
 	t.Helper()
-	net := roundtest.NewNetwork(signers)
+	return signWith(t, keys, SignRequest{Session: freshSession(t, "ecdsa-sign", signers), Signers: signers, Digest: digest}, nil, intercept)
+}
+
+// signWith runs NewSigning for req.Signers, with cfg(id) as each party's
+// Config (nil: the zero Config).
+func signWith(t testing.TB, keys map[round.PartyID]*KeyShare, req SignRequest, cfg func(round.PartyID) Config, intercept func(round.Message, round.PartyID) []round.Message) (map[round.PartyID]any, error) {
+	t.Helper()
+	net := roundtest.NewNetwork(req.Signers)
 	net.Intercept = intercept
-	sess := freshSession(t, "ecdsa-sign", signers)
-	return run(t, net, signers, func(id round.PartyID) (round.Round, []round.Message, error) {
-		return NewSigning(keys[id], SignRequest{Session: sess, Signers: signers, Digest: digest}, Config{})
+	return run(t, net, req.Signers, func(id round.PartyID) (round.Round, []round.Message, error) {
+		var c Config
+		if cfg != nil {
+			c = cfg(id)
+		}
+		return NewSigning(keys[id], req, c)
 	})
 }
 
