@@ -75,3 +75,9 @@ func cachedKeys(t testing.TB, tt, n int) map[round.PartyID]*KeyShare {
 	}
 	return out
 }
+
+// newGarbageNet is a plain network; garbage is injected by garbageRound.
+func newGarbageNet(t testing.TB, parties []round.PartyID) *roundtest.Network {
+	t.Helper()
+	return roundtest.NewNetwork(parties)
+}
