@@ -108,7 +108,9 @@ type Config struct {
 	// 0 picks a free one, see Addr).
 	Listen string
 	// Peers maps every node this one talks to onto its address. Only these
-	// nodes may connect, and only these can be sent to. SetPeer changes it.
+	// nodes may connect, and only these can be sent to; a node listed with
+	// an empty address may connect but cannot be sent to. SetPeer changes
+	// it.
 	Peers map[transport.NodeID]string
 	// Certificate is this node's certificate chain and key, presented both
 	// when accepting and when dialling.
@@ -619,11 +621,11 @@ func (t *Transport) link(peer transport.NodeID) (*link, error) {
 	if t.closed {
 		return nil, fmt.Errorf("tcp: %q: send to %q: %w", t.cfg.Self, peer, transport.ErrClosed)
 	}
+	if addr, ok := t.peers[peer]; !ok || addr == "" {
+		return nil, fmt.Errorf("tcp: %q: send to %q (no address): %w", t.cfg.Self, peer, transport.ErrUnknownNode)
+	}
 	if l, ok := t.links[peer]; ok {
 		return l, nil
-	}
-	if _, ok := t.peers[peer]; !ok {
-		return nil, fmt.Errorf("tcp: %q: send to %q: %w", t.cfg.Self, peer, transport.ErrUnknownNode)
 	}
 	l := &link{peer: peer, queue: make(chan queued, t.cfg.QueueSize)}
 	t.links[peer] = l

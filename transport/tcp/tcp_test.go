@@ -696,3 +696,12 @@ func TestTamperingProxy(t *testing.T) {
 		require.Less(t, i, 100, "frames never flowed again")
 	}
 }
+
+func TestPeerWithoutAddress(t *testing.T) {
+	t.Parallel()
+	tn := newNet(t, 2, nil)
+	a := tn.nodes["node-1"]
+	a.SetPeer("node-3", "")
+	assert.ErrorIs(t, a.Send(testCtx(t), "node-3", []byte("x")), transport.ErrUnknownNode)
+	assert.ErrorIs(t, a.Send(testCtx(t), "node-4", []byte("x")), transport.ErrUnknownNode)
+}
