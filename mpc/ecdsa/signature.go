@@ -92,18 +92,21 @@ func finish(R, pub curve.Point, digest []byte, sumU, sumW curve.Scalar) (*Signat
 	if sumU.IsZero() {
 		return nil, errors.New("Σu = 0")
 	}
-	s := sumW.Mul(sumU.Invert())
+	// Σu and Σw are public (every signer broadcast its u_j and w_j), so the
+	// inversion may take variable time.
+	var u, ss secp256k1.ModNScalar
+	ub, wb := [32]byte(sumU.Bytes()), [32]byte(sumW.Bytes())
+	u.SetBytes(&ub)
+	ss.SetBytes(&wb)
+	ss.Mul(u.InverseNonConst())
 	Rb := R.Bytes()
 	x := Rb[1:33]
 	rx := curve.Secp256k1.ReduceScalar(x)
-	if rx.IsZero() || s.IsZero() {
+	if rx.IsZero() || ss.IsZero() {
 		return nil, errors.New("r or s is zero")
 	}
 	sig := &Signature{R: [32]byte(rx.Bytes()), PublicKey: pub.Bytes()}
 	odd := Rb[0] == 3
-	var ss secp256k1.ModNScalar
-	sb := [32]byte(s.Bytes())
-	ss.SetBytes(&sb)
 	if ss.IsOverHalfOrder() {
 		// (r, −s) is valid for the nonce point −R, whose y parity is the
 		// opposite.
@@ -117,8 +120,16 @@ func finish(R, pub curve.Point, digest []byte, sumU, sumW curve.Scalar) (*Signat
 	if bytes.Compare(x, order) >= 0 {
 		sig.RecoveryID |= 2
 	}
-	if err := Verify(sig.PublicKey, digest, sig); err != nil {
+	// The recovery id follows from R by construction; verifying the
+	// signature is what the protocol needs (tests also check recovery).
+	pk, err := secp256k1.ParsePubKey(sig.PublicKey)
+	if err != nil {
 		return nil, err
+	}
+	var r secp256k1.ModNScalar
+	r.SetBytes(&sig.R)
+	if !decred.NewSignature(&r, &ss).Verify(digest, pk) {
+		return nil, ErrInvalidSignature
 	}
 	return sig, nil
 }

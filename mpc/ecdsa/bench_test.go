@@ -1,0 +1,221 @@
+package ecdsa
+
+import (
+	"crypto/sha256"
+	"maps"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/cairn-mpc/cairn/mpc/round"
+	"github.com/cairn-mpc/cairn/mpc/round/roundtest"
+)
+
+// stats is what drive measures: the time spent in party 1's rounds, and
+// the payload bytes each party sends each other party (a broadcast counts
+// once per recipient).
+type stats struct {
+	self  time.Duration
+	bytes map[[2]round.PartyID]int
+}
+
+// drive runs parties to completion in one process without envelopes, so
+// that a benchmark measures the protocol and not the runner's signatures.
+// It fails b on any error.
+func drive(b *testing.B, parties map[round.PartyID]roundtest.Party, st *stats) map[round.PartyID]any {
+	type queued struct {
+		to round.PartyID
+		m  round.Message
+	}
+	cur := map[round.PartyID]round.Round{}
+	ids := slices.Sorted(maps.Keys(parties))
+	var queue []queued
+	route := func(out []round.Message) {
+		for _, m := range out {
+			for _, to := range ids {
+				if to != m.From && (m.IsBroadcast() || m.To == to) {
+					queue = append(queue, queued{to, m})
+					if st != nil && st.bytes != nil {
+						st.bytes[[2]round.PartyID{m.From, to}] += len(m.Payload)
+					}
+				}
+			}
+		}
+	}
+	for _, id := range ids {
+		cur[id] = parties[id].Round
+		route(parties[id].Out)
+	}
+	timed := func(id round.PartyID, f func() error) {
+		t0 := time.Now()
+		err := f()
+		if id == 1 && st != nil {
+			st.self += time.Since(t0)
+		}
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	got := map[round.PartyID]int{}
+	results := map[round.PartyID]any{}
+	for len(results) < len(parties) {
+		var rest []queued
+		for _, q := range queue {
+			if r := cur[q.to]; r == nil || r.Number() != q.m.Round {
+				rest = append(rest, q)
+				continue
+			}
+			timed(q.to, func() error { return cur[q.to].Store(q.m) })
+			got[q.to]++
+		}
+		queue = rest
+		for _, id := range ids {
+			r := cur[id]
+			if r == nil {
+				continue
+			}
+			if o, ok := r.(*round.Output); ok {
+				results[id], cur[id] = o.Result, nil
+				continue
+			}
+			exp, n := r.Expect(), 0
+			if exp.Broadcast {
+				n += len(ids) - 1
+			}
+			if exp.Direct {
+				n += len(ids) - 1
+			}
+			if got[id] < n {
+				continue
+			}
+			var next round.Round
+			var out []round.Message
+			timed(id, func() (err error) { next, out, err = r.Finalize(); return })
+			cur[id], got[id] = next, 0
+			route(out)
+		}
+	}
+	return results
+}
+
+func report(b *testing.B, st *stats, n int, peers int) {
+	b.ReportMetric(float64(st.self.Nanoseconds())/float64(n)/1e6, "ms/party")
+	if st.bytes != nil {
+		total := 0
+		for k, v := range st.bytes {
+			if k[0] == 1 {
+				total += v
+			}
+		}
+		b.ReportMetric(float64(total)/float64(n)/float64(peers), "B/party/peer")
+	}
+}
+
+func BenchmarkKeygen3of5(b *testing.B) {
+	parties := ids(5)
+	net := roundtest.NewNetwork(parties)
+	st := &stats{bytes: map[[2]round.PartyID]int{}}
+	n := 0
+	for b.Loop() {
+		sess := freshSession(b, "ecdsa-keygen", parties)
+		start := map[round.PartyID]roundtest.Party{}
+		for _, id := range parties {
+			r, out, err := NewKeygen(KeygenConfig{Session: sess, Self: id, Parties: parties, Threshold: 3, Evidence: net.Keyring})
+			if err != nil {
+				b.Fatal(err)
+			}
+			start[id] = roundtest.Party{Round: r, Out: out}
+		}
+		drive(b, start, st)
+		n++
+	}
+	report(b, st, n, 4)
+}
+
+func BenchmarkSign3of5(b *testing.B) {
+	keys := cachedKeys(b, 3, 5)
+	signers := []round.PartyID{1, 3, 5}
+	digest := sha256.Sum256([]byte("bench"))
+	st := &stats{bytes: map[[2]round.PartyID]int{}}
+	n := 0
+	for b.Loop() {
+		sess := freshSession(b, "ecdsa-sign", signers)
+		start := map[round.PartyID]roundtest.Party{}
+		for _, id := range signers {
+			r, out, err := NewSigning(keys[id], SignRequest{Session: sess, Signers: signers, Digest: digest[:]}, Config{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			start[id] = roundtest.Party{Round: r, Out: out}
+		}
+		res := drive(b, start, st)
+		if _, ok := res[1].(*Signature); !ok {
+			b.Fatal("no signature")
+		}
+		n++
+	}
+	report(b, st, n, len(signers)-1)
+}
+
+func BenchmarkPresign3of5(b *testing.B) {
+	keys := cachedKeys(b, 3, 5)
+	signers := []round.PartyID{1, 3, 5}
+	st := &stats{bytes: map[[2]round.PartyID]int{}}
+	n := 0
+	for b.Loop() {
+		sess := freshSession(b, "ecdsa-presign", signers)
+		start := map[round.PartyID]roundtest.Party{}
+		for _, id := range signers {
+			r, out, err := NewPresigning(keys[id], SignRequest{Session: sess, Signers: signers}, Config{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			start[id] = roundtest.Party{Round: r, Out: out}
+		}
+		drive(b, start, st)
+		n++
+	}
+	report(b, st, n, len(signers)-1)
+}
+
+// BenchmarkOnline3of5 is the online step alone: each iteration consumes a
+// presignature made outside the timer.
+func BenchmarkOnline3of5(b *testing.B) {
+	keys := cachedKeys(b, 3, 5)
+	signers := []round.PartyID{1, 3, 5}
+	digest := sha256.Sum256([]byte("bench online"))
+	st := &stats{bytes: map[[2]round.PartyID]int{}}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		sess := freshSession(b, "ecdsa-presign", signers)
+		start := map[round.PartyID]roundtest.Party{}
+		for _, id := range signers {
+			r, out, err := NewPresigning(keys[id], SignRequest{Session: sess, Signers: signers}, Config{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			start[id] = roundtest.Party{Round: r, Out: out}
+		}
+		pres := drive(b, start, nil)
+		online := freshSession(b, "ecdsa-online", signers)
+		b.StartTimer()
+		start = map[round.PartyID]roundtest.Party{}
+		for _, id := range signers {
+			t0 := time.Now()
+			r, out, err := NewOnlineSigning(keys[id], pres[id].(*Presignature), online, digest[:])
+			if id == 1 {
+				st.self += time.Since(t0)
+			}
+			if err != nil {
+				b.Fatal(err)
+			}
+			start[id] = roundtest.Party{Round: r, Out: out}
+		}
+		res := drive(b, start, st)
+		if _, ok := res[1].(*Signature); !ok {
+			b.Fatal("no signature")
+		}
+	}
+	report(b, st, b.N, len(signers)-1)
+}
