@@ -32,6 +32,16 @@ func keygen(t testing.TB, tt, n int) map[round.PartyID]*KeyShare {
 	t.Helper()
 	parties := ids(n)
 	net := roundtest.NewNetwork(parties)
+	net.Intercept = func(m round.Message, _ round.PartyID) []round.Message {
+		if m.Round > dkgRounds {
+			sampleMu.Lock()
+			if _, ok := sampleSetup[m.Round]; !ok {
+				sampleSetup[m.Round] = m.Payload
+			}
+			sampleMu.Unlock()
+		}
+		return []round.Message{m}
+	}
 	sess := freshSession(t, "ecdsa-keygen", parties)
 	start := map[round.PartyID]roundtest.Party{}
 	for _, id := range parties {
@@ -81,3 +91,9 @@ func newGarbageNet(t testing.TB, parties []round.PartyID) *roundtest.Network {
 	t.Helper()
 	return roundtest.NewNetwork(parties)
 }
+
+// sampleSetup holds one real setup message per round, for fuzz seeds.
+var (
+	sampleMu    sync.Mutex
+	sampleSetup = map[uint16][]byte{}
+)
