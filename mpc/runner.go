@@ -95,16 +95,18 @@ type inbound struct {
 
 type run struct {
 	*Runner
-	ctx     context.Context
-	keys    round.Keyring
-	nodes   map[round.PartyID]transport.NodeID
-	others  []round.PartyID
-	cur     round.Round
-	sent    map[uint16][]sentFrame // by round: what was sent, for retransmission
-	seen    map[slot][32]byte
-	pending map[uint16][]inbound
-	npend   int
-	myBcast map[uint16][32]byte
+	ctx      context.Context
+	keys     round.Keyring
+	nodes    map[round.PartyID]transport.NodeID
+	others   []round.PartyID
+	cur      round.Round
+	sent     map[uint16][]sentFrame // by round: what was sent, for retransmission
+	wait     time.Duration          // current retransmission wait
+	accepted map[[32]byte]bool      // digests of the envelopes accepted so far
+	seen     map[slot][32]byte
+	pending  map[uint16][]inbound
+	npend    int
+	myBcast  map[uint16][32]byte
 
 	// State of the current round.
 	bcast    map[round.PartyID]inbound
@@ -153,7 +155,10 @@ func (st *run) receive(ctx context.Context) (transport.Frame, error) {
 	if st.Retransmit < 0 {
 		return st.Conn.Receive(ctx)
 	}
-	tick, cancel := context.WithTimeout(ctx, st.Retransmit)
+	if st.wait == 0 {
+		st.wait = st.Retransmit
+	}
+	tick, cancel := context.WithTimeout(ctx, st.wait)
 	defer cancel()
 	f, err := st.Conn.Receive(tick)
 	if err != nil && ctx.Err() == nil && tick.Err() != nil {
@@ -166,6 +171,10 @@ func (st *run) receive(ctx context.Context) (transport.Frame, error) {
 // round to every peer the current round still waits for: such a peer may be
 // stuck for want of one of them.
 func (st *run) retransmit() {
+	// Back off while nothing new arrives, so that many stalled sessions on
+	// a loaded node do not flood each other with copies; any new message
+	// resets the wait (see accept).
+	st.wait = min(2*st.wait, 8*st.Retransmit)
 	waiting := st.missing()
 	if len(waiting) == 0 {
 		return
@@ -190,7 +199,7 @@ func (r *Runner) newRun(ctx context.Context, first round.Round) (*run, error) {
 		Runner: r, ctx: ctx, cur: first,
 		keys: round.Keyring{}, nodes: map[round.PartyID]transport.NodeID{},
 		seen: map[slot][32]byte{}, pending: map[uint16][]inbound{}, myBcast: map[uint16][32]byte{},
-		sent: map[uint16][]sentFrame{},
+		sent: map[uint16][]sentFrame{}, accepted: map[[32]byte]bool{},
 	}
 	ids := make([]round.PartyID, 0, len(r.Peers))
 	for _, p := range r.Peers {
@@ -306,6 +315,16 @@ func (st *run) accept(f transport.Frame) error {
 		st.reject(f.From, fmt.Errorf("frame for session %v", sess))
 		return nil
 	}
+	// An exact copy of an envelope already accepted (a retransmission or a
+	// duplicate delivery) is dropped before its signature is checked again.
+	d, sig, err := round.EvidenceDigest(sealed)
+	if err != nil {
+		st.reject(f.From, err)
+		return nil
+	}
+	if st.accepted[d] {
+		return nil
+	}
 	m, echo, err := round.Open(st.keys.Key, sealed)
 	if err != nil {
 		st.reject(f.From, err)
@@ -326,11 +345,6 @@ func (st *run) accept(f transport.Frame) error {
 		return nil
 	case m.Round == 0 || m.Round > st.cur.Number()+maxRoundsAhead:
 		st.reject(f.From, fmt.Errorf("round %d out of range", m.Round))
-		return nil
-	}
-	d, sig, err := round.EvidenceDigest(sealed)
-	if err != nil {
-		st.reject(f.From, err)
 		return nil
 	}
 	in := inbound{m: m, echo: echo, digest: d, sig: sig}
@@ -356,12 +370,12 @@ func (st *run) accept(f transport.Frame) error {
 			st.reject(f.From, errors.New("too many messages buffered for later rounds"))
 			return nil
 		}
-		st.seen[k] = d
+		st.seen[k], st.accepted[d], st.wait = d, true, 0
 		st.pending[m.Round] = append(st.pending[m.Round], in)
 		st.npend++
 		return nil
 	}
-	st.seen[k] = d
+	st.seen[k], st.accepted[d], st.wait = d, true, 0
 	return st.process(in)
 }
 
