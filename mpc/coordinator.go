@@ -421,15 +421,7 @@ func (c *Coordinator) Key(ctx context.Context, id string) (*KeyInfo, error) {
 	if ok {
 		return info, nil
 	}
-	var raw []byte
-	err := c.cfg.Store.View(ctx, func(tx store.Tx) error {
-		var err error
-		raw, err = tx.Get(bucketCoordKeys, []byte(id))
-		return err
-	})
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, fmt.Errorf("%w: %s", ErrUnknownKey, id)
-	}
+	raw, err := keyRecordBytes(ctx, c.cfg.Store, bucketCoordKeys, id)
 	if err != nil {
 		return nil, err
 	}

@@ -399,6 +399,21 @@ func (s *Signer) keyLock(id string) *sync.Mutex {
 // ErrUnknownKey reports a key id a signer or coordinator does not hold.
 var ErrUnknownKey = errors.New("mpc: unknown key")
 
+// keyRecordBytes reads the record of key id from bucket; a missing record is
+// ErrUnknownKey.
+func keyRecordBytes(ctx context.Context, st store.Store, bucket, id string) ([]byte, error) {
+	var raw []byte
+	err := st.View(ctx, func(tx store.Tx) error {
+		var err error
+		raw, err = tx.Get(bucket, []byte(id))
+		return err
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, fmt.Errorf("%w: %s", ErrUnknownKey, id)
+	}
+	return raw, err
+}
+
 // loadKey returns the unsealed share of a key, from memory or the store.
 func (s *Signer) loadKey(ctx context.Context, id string) (*loadedKey, error) {
 	s.mu.Lock()
@@ -407,15 +422,7 @@ func (s *Signer) loadKey(ctx context.Context, id string) (*loadedKey, error) {
 	if ok {
 		return k, nil
 	}
-	var sealed []byte
-	err := s.cfg.Store.View(ctx, func(tx store.Tx) error {
-		var err error
-		sealed, err = tx.Get(bucketKeys, []byte(id))
-		return err
-	})
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, fmt.Errorf("%w: %s", ErrUnknownKey, id)
-	}
+	sealed, err := keyRecordBytes(ctx, s.cfg.Store, bucketKeys, id)
 	if err != nil {
 		return nil, err
 	}
