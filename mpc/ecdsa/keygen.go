@@ -106,6 +106,9 @@ func (r *dkgStage) Finalize() (round.Round, []round.Message, error) {
 	if !ok {
 		return nil, nil, errors.New("ecdsa: unreachable: the DKG returned no key share")
 	}
+	if err := checkShape(share); err != nil {
+		return nil, nil, &round.Error{Protocol: Protocol, Round: dkgRounds, Reason: "the DKG's key is unusable", Err: err}
+	}
 	return startSetup(share, r.session, dkgRounds, r.rand)
 }
 

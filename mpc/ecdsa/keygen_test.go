@@ -1,8 +1,14 @@
 package ecdsa
 
 import (
+	"crypto/sha256"
 	"fmt"
+	"slices"
 	"testing"
+
+	"github.com/cairn-mpc/cairn/mpc/round"
+	"github.com/cairn-mpc/cairn/mpc/round/roundtest"
+	"github.com/fxamacker/cbor/v2"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -34,4 +40,51 @@ func TestKeygen(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, enc, enc2)
 	}
+}
+
+// TestGarbageInputKeygen feeds every round of key generation, the DKG's and
+// the setup's, malformed variants of each real message before the real one:
+// each is refused with a typed error and the ceremony still completes.
+func TestGarbageInputKeygen(t *testing.T) {
+	t.Parallel()
+	parties := ids(3)
+	net := roundtest.NewNetwork(parties)
+	sess := freshSession(t, "ecdsa-keygen", parties)
+	res, err := run(t, net, parties, func(id round.PartyID) (round.Round, []round.Message, error) {
+		r, out, err := NewKeygen(KeygenConfig{Session: sess, Self: id, Parties: parties, Threshold: 2, Evidence: net.Keyring})
+		return &garbageRound{t: t, inner: r}, out, err
+	})
+	require.NoError(t, err)
+	keys := map[round.PartyID]*KeyShare{}
+	for id, r := range res {
+		keys[id] = r.(*KeyShare)
+	}
+	digest := sha256.Sum256([]byte("after garbage"))
+	sigs, err := sign(t, keys, []round.PartyID{1, 3}, digest[:], nil)
+	require.NoError(t, err)
+	verifyIndependently(t, keys[1].GroupKey(), digest[:], sigs[1].(*Signature))
+}
+
+func TestKeyShareDecodingRefusals(t *testing.T) {
+	t.Parallel()
+	keys := cachedKeys(t, 2, 3)
+	k := keys[1]
+	enc, err := k.MarshalBinary()
+	require.NoError(t, err)
+	other, err := keys[2].MarshalBinary()
+	require.NoError(t, err)
+	for _, b := range [][]byte{nil, {1}, enc[:len(enc)-1], append(slices.Clone(enc), 0), other[:100]} {
+		assert.ErrorIs(t, k.UnmarshalBinary(b), ErrInvalidKeyShare)
+	}
+	// Pairwise state of another party in place of this one's.
+	swapped := rewriteFields(enc, func(f []any) []any {
+		var o []any
+		require.NoError(t, cbor.Unmarshal(other[1:], &o))
+		f[2] = o[2]
+		return f
+	})
+	assert.ErrorIs(t, k.UnmarshalBinary(swapped), ErrInvalidKeyShare)
+	after, err := k.MarshalBinary()
+	require.NoError(t, err)
+	assert.Equal(t, enc, after, "a refused encoding changed the share")
 }

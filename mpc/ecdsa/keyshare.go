@@ -278,6 +278,9 @@ func checkShape(s *dkg.KeyShare) error {
 		return fmt.Errorf("%w: DKG share on %s, want secp256k1", ErrInvalidKeyShare, s.Curve.Name())
 	case s.Threshold < 2:
 		return fmt.Errorf("%w: threshold %d, DKLs23 needs at least 2", ErrInvalidKeyShare, s.Threshold)
+	case s.GroupKey.IsIdentity() || s.GroupKey.Equal(curve.Secp256k1.Generator()):
+		// As 0xCarbon's DKG does: a key of 0 or 1 is known to everyone.
+		return fmt.Errorf("%w: the group key is ∞ or G", ErrInvalidKeyShare)
 	case len(s.Parties) > MaxParties:
 		return fmt.Errorf("%w: %d parties, at most %d", ErrInvalidKeyShare, len(s.Parties), MaxParties)
 	}
