@@ -105,6 +105,8 @@ func openControl(keys map[transport.NodeID]ed25519.PublicKey, self transport.Nod
 const (
 	opDKG uint8 = iota + 1
 	opSign
+	opPresign       // ECDSA: rounds 1–2 ahead of the message
+	opSignPresigned // ECDSA: the online step from a stored presignature
 )
 
 // partyRef places a party of a key on the network.
@@ -127,6 +129,7 @@ type ceremonyRequest struct {
 	Taproot   bool       // BIP340: sign under the BIP341 output key
 	Merkle    []byte     // BIP341 script-tree root, empty for BIP86
 	Deadline  int64      // Unix milliseconds after which the ceremony is void
+	Presig    []byte     // opSignPresigned: the id of the request that made the presignature
 }
 
 // ceremonyResponse is a signer's answer.

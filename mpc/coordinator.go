@@ -17,6 +17,7 @@ import (
 
 	"github.com/cairn-mpc/cairn/internal/wire"
 	"github.com/cairn-mpc/cairn/mpc/dkg"
+	"github.com/cairn-mpc/cairn/mpc/ecdsa"
 	"github.com/cairn-mpc/cairn/mpc/frost"
 	"github.com/cairn-mpc/cairn/mpc/round"
 	"github.com/cairn-mpc/cairn/store"
@@ -196,6 +197,11 @@ func (c *Coordinator) attempt(ctx context.Context, nodes []transport.NodeID, req
 	if _, err := rand.Read(id[:]); err != nil {
 		return nil, nil, err
 	}
+	return c.attemptWithID(ctx, id, nodes, req)
+}
+
+// attemptWithID is attempt with a request id chosen by the caller.
+func (c *Coordinator) attemptWithID(ctx context.Context, id [16]byte, nodes []transport.NodeID, req *ceremonyRequest) (map[transport.NodeID]ceremonyResponse, []transport.NodeID, error) {
 	timeout := c.cfg.AttemptTimeout
 	if req.Op == opDKG {
 		timeout = c.cfg.KeygenTimeout
@@ -275,12 +281,16 @@ func missingFrom(nodes []transport.NodeID, got map[transport.NodeID]ceremonyResp
 // GenerateKey runs a DKG among spec.Signers (every one must take part) and
 // records the key's public data.
 func (c *Coordinator) GenerateKey(ctx context.Context, spec KeySpec) (*KeyInfo, error) {
-	if _, err := spec.Scheme.suite(); err != nil {
+	if err := spec.Scheme.valid(); err != nil {
 		return nil, err
 	}
 	n := len(spec.Signers)
-	if n == 0 || n > dkg.MaxParties || spec.Threshold < 1 || spec.Threshold > n {
-		return nil, fmt.Errorf("mpc: threshold %d of %d signers is not possible", spec.Threshold, n)
+	minT, maxN := 1, dkg.MaxParties
+	if spec.Scheme == ECDSA {
+		minT, maxN = 2, ecdsa.MaxParties
+	}
+	if n == 0 || n > maxN || spec.Threshold < minT || spec.Threshold > n {
+		return nil, fmt.Errorf("mpc: threshold %d of %d signers is not possible for %s", spec.Threshold, n, spec.Scheme)
 	}
 	parties := make([]partyRef, n)
 	for i, node := range spec.Signers {
@@ -453,9 +463,13 @@ func (c *Coordinator) Sign(ctx context.Context, r SignRequest) (*Signature, erro
 	if err != nil {
 		return nil, err
 	}
-	suite, err := info.Scheme.suite()
-	if err != nil {
-		return nil, err
+	if info.Scheme == ECDSA {
+		if len(r.Message) != 32 {
+			return nil, fmt.Errorf("mpc: an ECDSA key signs a 32-byte digest, not %d bytes", len(r.Message))
+		}
+		if sig, err := c.signPresigned(ctx, info, r); sig != nil || err != nil {
+			return sig, err
+		}
 	}
 	want := info.PublicKey
 	req := &ceremonyRequest{Op: opSign, KeyID: info.ID, Scheme: string(info.Scheme), Threshold: uint16(info.Threshold), Message: r.Message}
@@ -504,7 +518,7 @@ func (c *Coordinator) Sign(ctx context.Context, r SignRequest) (*Signature, erro
 				}
 			}
 			if cerr == nil {
-				if err := frost.Verify(suite, want, r.Message, sig); err != nil {
+				if err := verifySignature(info.Scheme, want, r.Message, sig); err != nil {
 					return nil, fmt.Errorf("mpc: signature of key %s does not verify: %w", info.ID, err)
 				}
 				c.healthy(nodes)

@@ -8,6 +8,7 @@ import (
 	"github.com/cairn-mpc/cairn/internal/curve"
 	"github.com/cairn-mpc/cairn/internal/wire"
 	"github.com/cairn-mpc/cairn/mpc/dkg"
+	"github.com/cairn-mpc/cairn/mpc/ecdsa"
 	"github.com/cairn-mpc/cairn/mpc/frost"
 	"github.com/cairn-mpc/cairn/mpc/round"
 	"github.com/cairn-mpc/cairn/transport"
@@ -24,6 +25,9 @@ const (
 	Schnorr Scheme = "bip340"
 	// SchnorrRFC is FROST(secp256k1, SHA-256) of RFC 9591.
 	SchnorrRFC Scheme = "frost-secp256k1"
+	// ECDSA is threshold ECDSA on secp256k1, DKLs23 (Ethereum and EVM
+	// chains, Bitcoin SegWit v0, …). It needs a threshold of at least 2.
+	ECDSA Scheme = "ecdsa-secp256k1"
 )
 
 // ErrUnknownScheme reports a scheme this build does not serve.
@@ -39,6 +43,15 @@ func (s Scheme) suite() (*frost.Suite, error) {
 		return frost.Secp256k1, nil
 	}
 	return nil, fmt.Errorf("%w: %q", ErrUnknownScheme, string(s))
+}
+
+// valid reports whether this build serves s.
+func (s Scheme) valid() error {
+	if s == ECDSA {
+		return nil
+	}
+	_, err := s.suite()
+	return err
 }
 
 // KeySpec asks for a new threshold key.
@@ -61,7 +74,8 @@ type KeyInfo struct {
 	Threshold int
 	Parties   []KeyParty
 	// PublicKey is the key signatures verify under: 32 bytes for Ed25519,
-	// the 32-byte x-only key for BIP340, 33-byte SEC1 for SchnorrRFC.
+	// the 32-byte x-only key for BIP340, 33-byte SEC1 for SchnorrRFC and
+	// ECDSA.
 	PublicKey []byte
 	// Public is the key's public record from the DKG: group key, every
 	// party's verification share, threshold, chain code.
@@ -84,8 +98,11 @@ type Signature struct {
 	KeyID     string
 	Scheme    Scheme
 	PublicKey []byte // what it verifies under (the tweaked key for Taproot)
-	Bytes     []byte
-	Signers   []transport.NodeID // the quorum that produced it
+	// Bytes is the signature: 64 bytes for Ed25519 and BIP340, 65 (R‖z) for
+	// SchnorrRFC, and for ECDSA 65 bytes r‖s‖v with s low (BIP62, EIP-2)
+	// and v the recovery id (0–3).
+	Bytes   []byte
+	Signers []transport.NodeID // the quorum that produced it
 }
 
 // keyRecord is what a signer keeps (sealed) for one key.
@@ -105,13 +122,27 @@ func encodeKeyRecord(id string, scheme Scheme, parties []partyRef, ks *dkg.KeySh
 	return wire.Marshal(keyRecord{KeyID: id, Scheme: string(scheme), Parties: parties, Share: share})
 }
 
-// loadedKey is a key share ready to sign with.
+// encodeECDSAKeyRecord is encodeKeyRecord for an ECDSA key, whose share
+// carries its pairwise OT state.
+func encodeECDSAKeyRecord(id string, parties []partyRef, ks *ecdsa.KeyShare) ([]byte, error) {
+	share, err := ks.MarshalBinary()
+	if err != nil {
+		return nil, err
+	}
+	defer clear(share)
+	return wire.Marshal(keyRecord{KeyID: id, Scheme: string(ECDSA), Parties: parties, Share: share})
+}
+
+// loadedKey is a key share ready to sign with: frost for the Schnorr
+// schemes, ecdsa for ECDSA.
 type loadedKey struct {
-	id      string
-	scheme  Scheme
-	parties []partyRef
-	share   *dkg.KeyShare
-	frost   *frost.KeyShare
+	id        string
+	scheme    Scheme
+	parties   []partyRef
+	self      round.PartyID
+	threshold int
+	frost     *frost.KeyShare
+	ecdsa     *ecdsa.KeyShare
 }
 
 func decodeKeyRecord(b []byte) (*loadedKey, error) {
@@ -119,11 +150,19 @@ func decodeKeyRecord(b []byte) (*loadedKey, error) {
 	if err := wire.Unmarshal(b, &rec); err != nil {
 		return nil, err
 	}
+	k := &loadedKey{id: rec.KeyID, scheme: Scheme(rec.Scheme), parties: rec.Parties}
+	if k.scheme == ECDSA {
+		ks, err := ecdsa.ParseKeyShare(rec.Share)
+		if err != nil {
+			return nil, err
+		}
+		k.ecdsa, k.self, k.threshold = ks, ks.Self(), ks.Threshold()
+		return k, nil
+	}
 	ks := &dkg.KeyShare{}
 	if err := ks.UnmarshalBinary(rec.Share); err != nil {
 		return nil, err
 	}
-	k := &loadedKey{id: rec.KeyID, scheme: Scheme(rec.Scheme), parties: rec.Parties, share: ks}
 	suite, err := k.scheme.suite()
 	if err != nil {
 		return nil, err
@@ -131,12 +170,24 @@ func decodeKeyRecord(b []byte) (*loadedKey, error) {
 	if k.frost, err = frost.NewKeyShare(suite, ks.Self, ks.Threshold, ks.Secret, ks.GroupKey, ks.VerificationShares); err != nil {
 		return nil, err
 	}
+	k.self, k.threshold = ks.Self, ks.Threshold
 	return k, nil
 }
 
 // keyInfoFrom builds the public record of a key from a signer's public
 // key record.
 func keyInfoFrom(id string, scheme Scheme, parties []partyRef, pub *dkg.PublicKey) (*KeyInfo, error) {
+	info := &KeyInfo{ID: id, Scheme: scheme, Threshold: pub.Threshold, Public: pub}
+	for _, p := range parties {
+		info.Parties = append(info.Parties, KeyParty{ID: round.PartyID(p.ID), Node: transport.NodeID(p.Node)})
+	}
+	if scheme == ECDSA {
+		if pub.Curve != curve.Secp256k1 {
+			return nil, fmt.Errorf("mpc: ECDSA key %s is on %s", id, pub.Curve.Name())
+		}
+		info.PublicKey = pub.GroupKey.Bytes()
+		return info, nil
+	}
 	suite, err := scheme.suite()
 	if err != nil {
 		return nil, err
@@ -144,12 +195,32 @@ func keyInfoFrom(id string, scheme Scheme, parties []partyRef, pub *dkg.PublicKe
 	if pub.Curve != suite.Curve() {
 		return nil, fmt.Errorf("mpc: key %s is on %s, not %s's curve", id, pub.Curve.Name(), scheme)
 	}
-	info := &KeyInfo{ID: id, Scheme: scheme, Threshold: pub.Threshold, Public: pub}
-	for _, p := range parties {
-		info.Parties = append(info.Parties, KeyParty{ID: round.PartyID(p.ID), Node: transport.NodeID(p.Node)})
-	}
 	info.PublicKey = verifyingKey(suite, pub.GroupKey)
 	return info, nil
+}
+
+// ecdsaSignatureBytes is the 65-byte r‖s‖v form of an ECDSA signature.
+func ecdsaSignatureBytes(sig *ecdsa.Signature) []byte {
+	return append(sig.Bytes(), sig.RecoveryID)
+}
+
+// verifySignature checks a signature of scheme on msg under pub, as
+// Signature.Bytes encodes it.
+func verifySignature(scheme Scheme, pub, msg, sig []byte) error {
+	if scheme == ECDSA {
+		if len(sig) != 65 || sig[64] > 3 {
+			return fmt.Errorf("%w: an ECDSA signature is 65 bytes r‖s‖v", ecdsa.ErrInvalidSignature)
+		}
+		s := &ecdsa.Signature{RecoveryID: sig[64]}
+		copy(s.R[:], sig[:32])
+		copy(s.S[:], sig[32:64])
+		return ecdsa.Verify(pub, msg, s)
+	}
+	suite, err := scheme.suite()
+	if err != nil {
+		return err
+	}
+	return frost.Verify(suite, pub, msg, sig)
 }
 
 func verifyingKey(suite *frost.Suite, group curve.Point) []byte {

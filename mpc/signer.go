@@ -13,6 +13,7 @@ import (
 
 	"github.com/cairn-mpc/cairn/internal/wire"
 	"github.com/cairn-mpc/cairn/mpc/dkg"
+	"github.com/cairn-mpc/cairn/mpc/ecdsa"
 	"github.com/cairn-mpc/cairn/mpc/frost"
 	"github.com/cairn-mpc/cairn/mpc/round"
 	"github.com/cairn-mpc/cairn/store"
@@ -23,6 +24,7 @@ import (
 const (
 	bucketKeys     = "mpc/keys"     // key id → sealed keyRecord
 	bucketSessions = "mpc/sessions" // session id → deadline (Unix ms), for refusing reuse
+	bucketPresigs  = "mpc/presigs"  // key id/request id → sealed ECDSA presignature
 )
 
 // maxCeremony bounds how far in the future a request's deadline may be.
@@ -238,7 +240,7 @@ func (s *Signer) serve(ctx context.Context, id [16]byte, req *ceremonyRequest) *
 	switch req.Op {
 	case opDKG:
 		return s.serveDKG(ctx, id, req, self, parties, peers)
-	case opSign:
+	case opSign, opPresign, opSignPresigned:
 		return s.serveSign(ctx, id, req, self, peers)
 	}
 	return failure(codeBadRequest, "unknown operation")
@@ -325,8 +327,7 @@ func abortResponse(err error) *ceremonyResponse {
 
 func (s *Signer) serveDKG(ctx context.Context, id [16]byte, req *ceremonyRequest, self round.PartyID, parties []round.PartyID, peers map[round.PartyID]Peer) *ceremonyResponse {
 	scheme := Scheme(req.Scheme)
-	suite, err := scheme.suite()
-	if err != nil {
+	if err := scheme.valid(); err != nil {
 		return failure(codeBadRequest, err.Error())
 	}
 	if req.KeyID == "" || len(req.KeyID) > 128 {
@@ -338,7 +339,11 @@ func (s *Signer) serveDKG(ctx context.Context, id [16]byte, req *ceremonyRequest
 	if _, err := s.loadKey(ctx, req.KeyID); err == nil {
 		return failure(codeBadRequest, "key id already exists")
 	}
-	sid := round.NewSessionID(dkg.Protocol, []byte(req.KeyID), parties, id[:])
+	protocol := dkg.Protocol
+	if scheme == ECDSA {
+		protocol = ecdsa.Protocol + "-keygen"
+	}
+	sid := round.NewSessionID(protocol, []byte(req.KeyID), parties, id[:])
 	if err := s.claimSession(ctx, sid, req.Deadline); err != nil {
 		return failure(codeSessionUsed, "session id already used")
 	}
@@ -348,41 +353,67 @@ func (s *Signer) serveDKG(ctx context.Context, id [16]byte, req *ceremonyRequest
 		ring[p] = peers[p].Key
 		list = append(list, peers[p])
 	}
-	first, out, err := dkg.Start(dkg.Config{Curve: suite.Curve(), Session: sid, Self: self, Parties: parties, Threshold: int(req.Threshold), Evidence: ring})
+	var (
+		first round.Round
+		out   []round.Message
+		err   error
+	)
+	if scheme == ECDSA {
+		first, out, err = ecdsa.NewKeygen(ecdsa.KeygenConfig{Session: sid, Self: self, Parties: parties, Threshold: int(req.Threshold), Evidence: ring})
+	} else {
+		suite, _ := scheme.suite()
+		first, out, err = dkg.Start(dkg.Config{Curve: suite.Curve(), Session: sid, Self: self, Parties: parties, Threshold: int(req.Threshold), Evidence: ring})
+	}
 	if err != nil {
 		return failure(codeBadRequest, err.Error())
 	}
-	res, err := s.run(ctx, dkg.Protocol, sid, self, list, first, out)
+	res, err := s.run(ctx, protocol, sid, self, list, first, out)
 	if err != nil {
 		return abortResponse(err)
 	}
-	share := res.(*dkg.KeyShare)
-	rec, err := encodeKeyRecord(req.KeyID, scheme, req.Parties, share)
+	var (
+		rec []byte
+		pub *dkg.PublicKey
+	)
+	switch share := res.(type) {
+	case *dkg.KeyShare:
+		rec, err = encodeKeyRecord(req.KeyID, scheme, req.Parties, share)
+		pub = share.Public()
+	case *ecdsa.KeyShare:
+		rec, err = encodeECDSAKeyRecord(req.KeyID, req.Parties, share)
+		pub = share.Public()
+	default:
+		return failure(codeInternal, "unexpected key generation result")
+	}
 	if err != nil {
 		return failure(codeInternal, "encoding the key record")
 	}
-	sealed, err := s.cfg.Sealer.Seal(ctx, s.shareRef(req.KeyID), rec)
-	clear(rec)
-	if err != nil {
-		s.log.Error("mpc: sealing a new share failed", "key", req.KeyID, "err", err)
-		return failure(codeInternal, "sealing the share")
-	}
-	err = s.cfg.Store.Update(ctx, func(tx store.Tx) error {
-		if _, err := tx.Get(bucketKeys, []byte(req.KeyID)); err == nil {
-			return errors.New("key id already exists")
-		}
-		return tx.Put(bucketKeys, []byte(req.KeyID), sealed)
-	})
-	if err != nil {
+	if err := s.storeShare(ctx, req.KeyID, rec, true); err != nil {
 		s.log.Error("mpc: storing a new share failed", "key", req.KeyID, "err", err)
 		return failure(codeInternal, "storing the share")
 	}
-	pub, err := share.Public().MarshalBinary()
+	pubBytes, err := pub.MarshalBinary()
 	if err != nil {
 		return failure(codeInternal, "encoding the public key")
 	}
 	s.log.Info("mpc: key generated", "key", req.KeyID, "scheme", scheme, "party", self)
-	return &ceremonyResponse{OK: true, Key: pub}
+	return &ceremonyResponse{OK: true, Key: pubBytes}
+}
+
+// storeShare seals a key record and writes it durably; fresh refuses to
+// overwrite an existing record. It clears rec.
+func (s *Signer) storeShare(ctx context.Context, keyID string, rec []byte, fresh bool) error {
+	sealed, err := s.cfg.Sealer.Seal(ctx, s.shareRef(keyID), rec)
+	clear(rec)
+	if err != nil {
+		return fmt.Errorf("sealing: %w", err)
+	}
+	return s.cfg.Store.Update(ctx, func(tx store.Tx) error {
+		if _, err := tx.Get(bucketKeys, []byte(keyID)); fresh && err == nil {
+			return errors.New("key id already exists")
+		}
+		return tx.Put(bucketKeys, []byte(keyID), sealed)
+	})
 }
 
 func (s *Signer) keyLock(id string) *sync.Mutex {
@@ -453,12 +484,23 @@ func (s *Signer) serveSign(ctx context.Context, id [16]byte, req *ceremonyReques
 		s.log.Error("mpc: loading a share failed", "key", req.KeyID, "err", err)
 		return failure(codeInternal, "loading the share")
 	}
-	if string(k.scheme) != req.Scheme || !slices.Equal(k.parties, req.Parties) || k.share.Self != self {
+	if string(k.scheme) != req.Scheme || !slices.Equal(k.parties, req.Parties) || k.self != self {
 		return failure(codeBadRequest, "request does not match the key's scheme or parties")
 	}
 	signers := req.signers()
-	if err := round.ValidateParties(signers, self); err != nil || len(signers) < k.share.Threshold {
+	if err := round.ValidateParties(signers, self); err != nil || len(signers) < k.threshold {
 		return failure(codeBadRequest, "bad signer set")
+	}
+	list := make([]Peer, 0, len(signers))
+	for _, p := range signers {
+		peer, ok := peers[p]
+		if !ok {
+			return failure(codeBadRequest, "signer is not a party of the key")
+		}
+		list = append(list, peer)
+	}
+	if k.scheme == ECDSA {
+		return s.serveECDSA(ctx, id, req, k, self, signers, list)
 	}
 	var tr *frost.Taproot
 	if req.Taproot {
@@ -471,24 +513,12 @@ func (s *Signer) serveSign(ctx context.Context, id [16]byte, req *ceremonyReques
 	if err != nil {
 		return failure(codeBadRequest, err.Error())
 	}
-	if s.cfg.Gate != nil {
-		g := GateRequest{Signer: s.cfg.Node, KeyID: req.KeyID, Scheme: k.scheme, PublicKey: pub, Message: req.Message, Taproot: req.Taproot, Merkle: req.Merkle}
-		if err := s.cfg.Gate.Approve(ctx, g); err != nil {
-			s.log.Info("mpc: gate refused a signature", "key", req.KeyID, "err", err)
-			return failure(codeGateRefused, err.Error())
-		}
+	if resp := s.gate(ctx, req, k, pub); resp != nil {
+		return resp
 	}
 	sid := round.NewSessionID(frost.Protocol, []byte(req.KeyID), signers, id[:])
 	if err := s.claimSession(ctx, sid, req.Deadline); err != nil {
 		return failure(codeSessionUsed, "session id already used")
-	}
-	list := make([]Peer, 0, len(signers))
-	for _, p := range signers {
-		peer, ok := peers[p]
-		if !ok {
-			return failure(codeBadRequest, "signer is not a party of the key")
-		}
-		list = append(list, peer)
 	}
 	// Shares are checked one by one only if the aggregate fails to verify
 	// (RFC 9591 §5.3): a bad share is still named, at two fewer point
@@ -504,6 +534,137 @@ func (s *Signer) serveSign(ctx context.Context, id [16]byte, req *ceremonyReques
 	// The last round verified the aggregate before returning it.
 	sig := res.(*frost.Signature)
 	return &ceremonyResponse{OK: true, Key: sig.PublicKey, Signature: sig.Bytes}
+}
+
+// gate asks the validation gate about a signature; nil means go ahead.
+func (s *Signer) gate(ctx context.Context, req *ceremonyRequest, k *loadedKey, pub []byte) *ceremonyResponse {
+	if s.cfg.Gate == nil {
+		return nil
+	}
+	g := GateRequest{Signer: s.cfg.Node, KeyID: req.KeyID, Scheme: k.scheme, PublicKey: pub, Message: req.Message, Taproot: req.Taproot, Merkle: req.Merkle}
+	if err := s.cfg.Gate.Approve(ctx, g); err != nil {
+		s.log.Info("mpc: gate refused a signature", "key", req.KeyID, "err", err)
+		return failure(codeGateRefused, err.Error())
+	}
+	return nil
+}
+
+// serveECDSA runs a DKLs23 signing: the three rounds, or, for a request
+// naming a presignature, the one online broadcast.
+func (s *Signer) serveECDSA(ctx context.Context, id [16]byte, req *ceremonyRequest, k *loadedKey, self round.PartyID, signers []round.PartyID, list []Peer) *ceremonyResponse {
+	if req.Taproot {
+		return failure(codeBadRequest, "taproot tweak on an ECDSA key")
+	}
+	pub := k.ecdsa.PublicKey()
+	if req.Op == opSign || req.Op == opSignPresigned {
+		if len(req.Message) != 32 {
+			return failure(codeBadRequest, "ECDSA signs a 32-byte digest")
+		}
+		if resp := s.gate(ctx, req, k, pub); resp != nil {
+			return resp
+		}
+	}
+	protocol := ecdsa.Protocol
+	sid := round.NewSessionID(protocol, []byte(req.KeyID), signers, id[:])
+	if err := s.claimSession(ctx, sid, req.Deadline); err != nil {
+		return failure(codeSessionUsed, "session id already used")
+	}
+	var (
+		first round.Round
+		out   []round.Message
+		err   error
+	)
+	switch req.Op {
+	case opSign:
+		first, out, err = ecdsa.NewSigning(k.ecdsa, ecdsa.SignRequest{Session: sid, Signers: signers, Digest: req.Message}, ecdsa.Config{})
+	case opPresign:
+		first, out, err = ecdsa.NewPresigning(k.ecdsa, ecdsa.SignRequest{Session: sid, Signers: signers}, ecdsa.Config{})
+	case opSignPresigned:
+		var pre *ecdsa.Presignature
+		if pre, err = s.takePresignature(ctx, req.KeyID, req.Presig); err != nil {
+			if errors.Is(err, store.ErrNotFound) {
+				return failure(codeUnknownKey, "no such presignature")
+			}
+			s.log.Error("mpc: taking a presignature failed", "key", req.KeyID, "err", err)
+			return failure(codeInternal, "taking the presignature")
+		}
+		if !slices.Equal(pre.Signers(), signers) {
+			return failure(codeBadRequest, "the presignature was made by other signers")
+		}
+		first, out, err = ecdsa.NewOnlineSigning(k.ecdsa, pre, sid, req.Message)
+	default:
+		return failure(codeBadRequest, "unknown operation")
+	}
+	if err != nil {
+		return failure(codeBadRequest, err.Error())
+	}
+	res, err := s.run(ctx, protocol, sid, self, list, first, out)
+	if errors.Is(err, ecdsa.ErrBanned) {
+		// A counterparty failed a check and is banned for this key: keep
+		// the ban across restarts.
+		if rec, encErr := encodeECDSAKeyRecord(req.KeyID, k.parties, k.ecdsa); encErr == nil {
+			if stErr := s.storeShare(ctx, req.KeyID, rec, false); stErr != nil {
+				s.log.Error("mpc: persisting a ban failed", "key", req.KeyID, "err", stErr)
+			}
+		}
+	}
+	if err != nil {
+		return abortResponse(err)
+	}
+	switch r := res.(type) {
+	case *ecdsa.Signature:
+		return &ceremonyResponse{OK: true, Key: r.PublicKey, Signature: ecdsaSignatureBytes(r)}
+	case *ecdsa.Presignature:
+		if err := s.putPresignature(ctx, req.KeyID, id, r); err != nil {
+			s.log.Error("mpc: storing a presignature failed", "key", req.KeyID, "err", err)
+			return failure(codeInternal, "storing the presignature")
+		}
+		return &ceremonyResponse{OK: true, Key: r.PublicKey()}
+	}
+	return failure(codeInternal, "unexpected signing result")
+}
+
+// presigKey names a stored presignature: key id, then the id of the request
+// that made it.
+func presigKey(keyID string, presig []byte) []byte {
+	return append([]byte(keyID+"/"), presig...)
+}
+
+func (s *Signer) presigRef(keyID string) store.RecordRef {
+	return store.RecordRef{Signer: string(s.cfg.Node), KeyID: keyID, Kind: "presignature", Version: 1}
+}
+
+func (s *Signer) putPresignature(ctx context.Context, keyID string, id [16]byte, pre *ecdsa.Presignature) error {
+	b, err := pre.MarshalBinary()
+	if err != nil {
+		return err
+	}
+	defer clear(b)
+	return s.cfg.Store.Update(ctx, func(tx store.Tx) error {
+		return store.PutSealed(ctx, tx, s.cfg.Sealer, bucketPresigs, presigKey(keyID, id[:]), s.presigRef(keyID), b)
+	})
+}
+
+// takePresignature reads a presignature and deletes it in one durable
+// transaction before it is used, so that no crash can bring it back as
+// unused (a presignature used twice reveals the key).
+func (s *Signer) takePresignature(ctx context.Context, keyID string, presig []byte) (*ecdsa.Presignature, error) {
+	if len(presig) != 16 {
+		return nil, fmt.Errorf("%w: presignature id", store.ErrNotFound)
+	}
+	var b []byte
+	err := s.cfg.Store.Update(ctx, func(tx store.Tx) error {
+		var err error
+		if b, err = store.GetSealed(ctx, tx, s.cfg.Sealer, bucketPresigs, presigKey(keyID, presig), s.presigRef(keyID)); err != nil {
+			return err
+		}
+		return tx.Delete(bucketPresigs, presigKey(keyID, presig))
+	})
+	if err != nil {
+		return nil, err
+	}
+	defer clear(b)
+	return ecdsa.ParsePresignature(b)
 }
 
 // Keys opens every key share this signer holds and returns their ids. It

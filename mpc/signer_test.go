@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/btcsuite/btcd/btcec/v2/schnorr"
+	"github.com/decred/dcrd/dcrec/secp256k1/v4"
+	decredecdsa "github.com/decred/dcrd/dcrec/secp256k1/v4/ecdsa"
 	"github.com/cairn-mpc/cairn/mpc"
 	"github.com/cairn-mpc/cairn/mpc/dkg"
 	"github.com/cairn-mpc/cairn/mpc/frost"
@@ -364,4 +366,65 @@ func shareSecret(t *testing.T, n *mpctest.Node, keyID string) []byte {
 	share := &dkg.KeyShare{}
 	require.NoError(t, share.UnmarshalBinary(fields[len(fields)-1].([]byte)))
 	return share.Secret.Bytes()
+}
+
+func verifyECDSA(t *testing.T, sig *mpc.Signature, digest []byte) {
+	t.Helper()
+	require.Len(t, sig.Bytes, 65)
+	var r, s secp256k1.ModNScalar
+	require.Zero(t, r.SetByteSlice(sig.Bytes[:32]))
+	require.Zero(t, s.SetByteSlice(sig.Bytes[32:64]))
+	assert.False(t, s.IsOverHalfOrder(), "low s")
+	pub, err := secp256k1.ParsePubKey(sig.PublicKey)
+	require.NoError(t, err)
+	assert.True(t, decredecdsa.NewSignature(&r, &s).Verify(digest, pub), "decred ecdsa.Verify")
+	compact := append([]byte{27 + 4 + sig.Bytes[64]}, sig.Bytes[:64]...)
+	recovered, _, err := decredecdsa.RecoverCompact(compact, digest)
+	require.NoError(t, err)
+	assert.Equal(t, sig.PublicKey, recovered.SerializeCompressed(), "the recovered key is the group key")
+}
+
+func TestClusterECDSA(t *testing.T) {
+	t.Parallel()
+	c := mpctest.New(t, 5)
+	ctx := ctxFor(t, 2*time.Minute)
+	key, err := c.Coordinator.GenerateKey(ctx, mpc.KeySpec{Scheme: mpc.ECDSA, Threshold: 3, Signers: c.Nodes()})
+	require.NoError(t, err)
+	require.Len(t, key.PublicKey, 33)
+
+	digest := sha256.Sum256([]byte("ecdsa over the cluster"))
+	sig, err := c.Coordinator.Sign(ctx, mpc.SignRequest{KeyID: key.ID, Message: digest[:]})
+	require.NoError(t, err)
+	assert.Equal(t, key.PublicKey, sig.PublicKey)
+	verifyECDSA(t, sig, digest[:])
+
+	_, err = c.Coordinator.Sign(ctx, mpc.SignRequest{KeyID: key.ID, Message: []byte("not a digest")})
+	assert.Error(t, err, "an ECDSA key signs 32-byte digests only")
+
+	// Presignatures: made ahead, kept sealed by the signers, used once.
+	made, err := c.Coordinator.Presign(ctx, key.ID, 3)
+	require.NoError(t, err)
+	require.Equal(t, 3, made)
+	c.StopAll() // they survive a restart of every signer
+	require.NoError(t, c.StartAll())
+	for i := range 3 {
+		d := sha256.Sum256([]byte(fmt.Sprint("presigned ", i)))
+		sig, err := c.Coordinator.Sign(ctx, mpc.SignRequest{KeyID: key.ID, Message: d[:]})
+		require.NoError(t, err)
+		verifyECDSA(t, sig, d[:])
+		n, err := c.Coordinator.PresignCount(ctx, key.ID)
+		require.NoError(t, err)
+		assert.Equal(t, 2-i, n, "each signature spends one presignature")
+	}
+	// With the pool empty, signing falls back to the three-round protocol.
+	sig, err = c.Coordinator.Sign(ctx, mpc.SignRequest{KeyID: key.ID, Message: digest[:]})
+	require.NoError(t, err)
+	verifyECDSA(t, sig, digest[:])
+
+	// Two signers down: still signs.
+	c.Stop("signer-2")
+	c.Stop("signer-4")
+	sig, err = c.Coordinator.Sign(ctx, mpc.SignRequest{KeyID: key.ID, Message: digest[:]})
+	require.NoError(t, err)
+	verifyECDSA(t, sig, digest[:])
 }
