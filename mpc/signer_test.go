@@ -17,8 +17,6 @@ import (
 	"time"
 
 	"github.com/btcsuite/btcd/btcec/v2/schnorr"
-	"github.com/decred/dcrd/dcrec/secp256k1/v4"
-	decredecdsa "github.com/decred/dcrd/dcrec/secp256k1/v4/ecdsa"
 	"github.com/cairn-mpc/cairn/mpc"
 	"github.com/cairn-mpc/cairn/mpc/dkg"
 	"github.com/cairn-mpc/cairn/mpc/frost"
@@ -26,6 +24,8 @@ import (
 	"github.com/cairn-mpc/cairn/store"
 	"github.com/cairn-mpc/cairn/store/bolt"
 	"github.com/cairn-mpc/cairn/transport"
+	"github.com/decred/dcrd/dcrec/secp256k1/v4"
+	decredecdsa "github.com/decred/dcrd/dcrec/secp256k1/v4/ecdsa"
 	"github.com/fxamacker/cbor/v2"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
