@@ -23,6 +23,8 @@ import (
 	"time"
 
 	"github.com/btcsuite/btcd/btcec/v2/schnorr"
+	"github.com/decred/dcrd/dcrec/secp256k1/v4"
+	decredecdsa "github.com/decred/dcrd/dcrec/secp256k1/v4/ecdsa"
 
 	"github.com/cairn-mpc/cairn/mpc"
 	"github.com/cairn-mpc/cairn/store/bolt"
@@ -175,9 +177,37 @@ func runDemo(ctx context.Context, o demoOpts) (err error) {
 	}
 	fmt.Fprintf(o.out, "[bip340]  signed by %v; btcec schnorr.Verify: %v\n", sig.Signers, s.Verify(digest[:], pk))
 
+	// Threshold ECDSA (DKLs23): DKG with pairwise OT setup, sign a digest,
+	// verify with decred's ecdsa and by public-key recovery.
+	t0 = time.Now()
+	ecKey, err := coord.GenerateKey(ctx, mpc.KeySpec{Scheme: mpc.ECDSA, Threshold: 3, Signers: d.ids})
+	if err != nil {
+		return fmt.Errorf("ecdsa key: %w", err)
+	}
+	fmt.Fprintf(o.out, "\n[ecdsa]   3-of-5 key %s in %v\n", ecKey.ID, time.Since(t0).Round(time.Millisecond))
+	ecDigest := sha256.Sum256([]byte("an EVM transaction hash"))
+	sig, err = d.sign(ctx, coord, ecKey, ecDigest[:])
+	if err != nil {
+		return err
+	}
+	if err := verifyECDSA(ecKey.PublicKey, ecDigest[:], sig.Bytes); err != nil {
+		return err
+	}
+	fmt.Fprintf(o.out, "[ecdsa]   signed by %v; decred ecdsa.Verify and key recovery: ok\n", sig.Signers)
+
 	// Throughput: concurrent signing requests.
 	if o.signs > 0 {
-		if err := d.throughput(ctx, coord, edKey); err != nil {
+		if err := d.throughput(ctx, coord, edKey, "ed25519", func(msg, sig []byte) bool { return ed25519.Verify(edKey.PublicKey, msg, sig) }); err != nil {
+			return err
+		}
+		t0 = time.Now()
+		made, err := coord.Presign(ctx, ecKey.ID, d.signs)
+		if err != nil {
+			return fmt.Errorf("presigning: %w", err)
+		}
+		fmt.Fprintf(d.out, "\n[ecdsa]   %d presignatures in %v\n", made, time.Since(t0).Round(time.Millisecond))
+		verify := func(msg, sig []byte) bool { return verifyECDSA(ecKey.PublicKey, msg, sig) == nil }
+		if err := d.throughput(ctx, coord, ecKey, "ecdsa, presigned", verify); err != nil {
 			return err
 		}
 	}
@@ -243,7 +273,30 @@ func (d *demo) sign(ctx context.Context, coord *mpc.Coordinator, key *mpc.KeyInf
 	return sig, nil
 }
 
-func (d *demo) throughput(ctx context.Context, coord *mpc.Coordinator, key *mpc.KeyInfo) error {
+// verifyECDSA checks a 65-byte r‖s‖v signature with decred's ecdsa, and
+// that it recovers to the key.
+func verifyECDSA(pub, digest, sig []byte) error {
+	if len(sig) != 65 {
+		return errors.New("ecdsa signature is not 65 bytes")
+	}
+	var r, s secp256k1.ModNScalar
+	r.SetByteSlice(sig[:32])
+	s.SetByteSlice(sig[32:64])
+	pk, err := secp256k1.ParsePubKey(pub)
+	if err != nil {
+		return err
+	}
+	if !decredecdsa.NewSignature(&r, &s).Verify(digest, pk) {
+		return errors.New("ecdsa signature does not verify")
+	}
+	rec, _, err := decredecdsa.RecoverCompact(append([]byte{27 + 4 + sig[64]}, sig[:64]...), digest)
+	if err != nil || !rec.IsEqual(pk) {
+		return errors.New("ecdsa signature does not recover to the key")
+	}
+	return nil
+}
+
+func (d *demo) throughput(ctx context.Context, coord *mpc.Coordinator, key *mpc.KeyInfo, label string, verify func(msg, sig []byte) bool) error {
 	const workers = 8
 	var next atomic.Int64
 	var failed atomic.Pointer[error]
@@ -256,9 +309,10 @@ func (d *demo) throughput(ctx context.Context, coord *mpc.Coordinator, key *mpc.
 				if i > int64(d.signs) {
 					return
 				}
-				msg := fmt.Appendf(nil, "payment %d", i)
+				digest := sha256.Sum256(fmt.Appendf(nil, "payment %d", i))
+				msg := digest[:]
 				sig, err := coord.Sign(ctx, mpc.SignRequest{KeyID: key.ID, Message: msg})
-				if err == nil && !ed25519.Verify(key.PublicKey, msg, sig.Bytes) {
+				if err == nil && !verify(msg, sig.Bytes) {
 					err = errors.New("signature does not verify")
 				}
 				if err != nil {
@@ -273,7 +327,7 @@ func (d *demo) throughput(ctx context.Context, coord *mpc.Coordinator, key *mpc.
 		return fmt.Errorf("throughput run: %w", *e)
 	}
 	el := time.Since(t0)
-	fmt.Fprintf(d.out, "\n[ed25519] %d signatures, %d concurrent requests: %v, %.1f signatures/s\n", d.signs, workers, el.Round(time.Millisecond), float64(d.signs)/el.Seconds())
+	fmt.Fprintf(d.out, "\n[%s] %d signatures, %d concurrent requests: %v, %.1f signatures/s\n", label, d.signs, workers, el.Round(time.Millisecond), float64(d.signs)/el.Seconds())
 	return nil
 }
 
