@@ -279,7 +279,8 @@ func segwitWitness(k *walletKey, hash, sig []byte) (wire.TxWitness, error) {
 	switch len(sig) {
 	case 64:
 	case 65:
-		if v := sig[64]; v > 1 && v != 27 && v != 28 {
+		// The recovery id plays no part here; it is only checked to be one.
+		if v := sig[64]; v > 3 && (v < 27 || v > 30) {
 			return nil, fmt.Errorf("%w: recovery id %d", chains.ErrInvalidSignature, v)
 		}
 	default:

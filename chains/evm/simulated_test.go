@@ -29,18 +29,29 @@ var simNet = chains.Network{Name: "Simulated", Family: chains.EVM, ChainID: "133
 
 func ether(n int64) *big.Int { return new(big.Int).Mul(big.NewInt(n), big.NewInt(params.Ether)) }
 
+// wallet is a key that signs: a plain one, or a threshold one.
+type wallet interface {
+	chains.Signer
+	Public() chains.PublicKey
+}
+
 // sim is a simulated chain with a funded wallet key and a funded deployer.
 type sim struct {
 	backend  *simulated.Backend
 	client   simulated.Client
-	wallet   *chaintest.ECDSAKey
+	wallet   wallet
 	walletA  common.Address
 	deployer *ecdsa.PrivateKey
 }
 
-func newSim(t *testing.T) *sim {
+// newSim starts a simulated chain funding a fresh plain key, or the given
+// wallet.
+func newSim(t *testing.T, w ...wallet) *sim {
 	t.Helper()
-	wallet := chaintest.NewECDSAKey()
+	var wallet wallet = chaintest.NewECDSAKey()
+	if len(w) > 0 {
+		wallet = w[0]
+	}
 	addr, err := evm.AddressOf(wallet.Public())
 	require.NoError(t, err)
 	deployer, err := crypto.GenerateKey()
@@ -128,7 +139,12 @@ func (s *sim) send(t *testing.T, chain *evm.Chain, u *chains.Unsigned) (*chains.
 
 func TestSimulatedNativeTransfer(t *testing.T) {
 	t.Parallel()
-	s := newSim(t)
+	nativeTransfers(t, newSim(t))
+}
+
+// nativeTransfers sends ether from the wallet in an EIP-1559 and a legacy
+// transaction, and checks the balances moved by the amount and the fee.
+func nativeTransfers(t *testing.T, s *sim) {
 	chain, err := evm.New(evm.Config{Network: simNet, Client: s.client})
 	require.NoError(t, err)
 	ctx := context.Background()
@@ -162,7 +178,12 @@ func TestSimulatedNativeTransfer(t *testing.T) {
 
 func TestSimulatedTokenTransfer(t *testing.T) {
 	t.Parallel()
-	s := newSim(t)
+	tokenTransfers(t, newSim(t))
+}
+
+// tokenTransfers deploys the test token holding the whole supply for the
+// wallet, sends some of it twice, and checks the balances.
+func tokenTransfers(t *testing.T, s *sim) {
 	ctx := context.Background()
 	supply := big.NewInt(1_000_000_000_000) // 1,000,000 CTT at 6 decimals
 	token := s.deployToken(t, s.walletA, supply)

@@ -46,3 +46,19 @@ func TestP2TRSpendThresholdKey(t *testing.T) {
 	require.Len(t, info.PublicKey, 32)
 	spendTest(t, chains.PublicKey{Scheme: chains.BIP340, Bytes: info.PublicKey}, thresholdKey{coord: c.Coordinator, id: info.ID})
 }
+
+// TestP2WPKHSpendThresholdKey spends P2WPKH coins with a 3-of-5 threshold
+// ECDSA key (DKLs23) from an in-memory cluster.
+func TestP2WPKHSpendThresholdKey(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs a DKG and signing ceremonies")
+	}
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	c := mpctest.New(t, 5)
+	info, err := c.Coordinator.GenerateKey(ctx, mpc.KeySpec{Scheme: mpc.ECDSA, Threshold: 3, Signers: c.Nodes()})
+	require.NoError(t, err)
+	require.Len(t, info.PublicKey, 33)
+	spendTest(t, chains.PublicKey{Scheme: chains.ECDSA, Bytes: info.PublicKey}, thresholdKey{coord: c.Coordinator, id: info.ID})
+}
