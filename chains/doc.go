@@ -38,8 +38,9 @@
 // A Digest says how it must be signed (Scheme):
 //
 //   - ECDSA: Bytes is a 32-byte hash; the signature is 65 bytes R‖S‖V with V
-//     the recovery id (0 or 1; 27 and 28 are accepted too). A high S is
-//     normalised by the adapter. Bitcoin also accepts 64 bytes R‖S.
+//     the recovery id (0 or 1; 27 and 28 are accepted too), as mpc's
+//     threshold ECDSA returns it. A high S is normalised by the adapter.
+//     Bitcoin, which needs no recovery id, also accepts 64 bytes R‖S.
 //   - BIP340: Bytes is a 32-byte hash; the signature is a 64-byte BIP340
 //     signature, under the BIP341 output key when Digest.Taproot is set.
 //   - Ed25519: Bytes is the whole message; the signature is 64 bytes
