@@ -81,6 +81,9 @@ func TestSign(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(fmt.Sprintf("%d-of-%d", tc.t, tc.n), func(t *testing.T) {
+			if tc.n > 5 && (raceEnabled || testing.Short()) {
+				t.Skip("72 base-OT setups: too slow under -race or -short")
+			}
 			t.Parallel()
 			keys := cachedKeys(t, tc.t, tc.n)
 			pub := keys[1].GroupKey()
