@@ -483,3 +483,55 @@ func TestMaliciousKeygen(t *testing.T) {
 		})
 	}
 }
+
+// TestMessageValidation is design §4 item 7 on its own: a message from a
+// party outside the session, for another recipient, session or round, or a
+// second one for a filled slot, is refused with a typed error, blaming its
+// sender only when the message itself proves the deviation.
+func TestMessageValidation(t *testing.T) {
+	t.Parallel()
+	keys := cachedKeys(t, 3, 5)
+	signers := []round.PartyID{1, 2, 4}
+	sess := freshSession(t, "s", signers)
+	req := SignRequest{Session: sess, Signers: signers, Digest: make([]byte, 32)}
+	r1, _, err := NewSigning(keys[1], req, Config{})
+	require.NoError(t, err)
+	_, out2, err := NewSigning(keys[2], req, Config{})
+	require.NoError(t, err)
+	var bcast, direct round.Message
+	for _, m := range out2 {
+		if m.IsBroadcast() {
+			bcast = m
+		} else if m.To == 1 {
+			direct = m
+		}
+	}
+	cases := []struct {
+		name     string
+		m        func() round.Message
+		sentinel error
+		culprits []round.PartyID
+	}{
+		{"non-member", func() round.Message { m := bcast; m.From = 3; return m }, ErrNotSigner, []round.PartyID{3}},
+		{"another session", func() round.Message { m := bcast; m.Session[0] ^= 1; return m }, ErrWrongSession, []round.PartyID{2}},
+		{"another round", func() round.Message { m := bcast; m.Round = 2; return m }, round.ErrMalformed, []round.PartyID{2}},
+		{"another recipient", func() round.Message { m := direct; m.To = 4; return m }, round.ErrMalformed, []round.PartyID{2}},
+		{"from self", func() round.Message { m := bcast; m.From = 1; return m }, round.ErrMalformed, nil},
+	}
+	for _, tc := range cases {
+		err := r1.Store(tc.m())
+		var re *round.Error
+		require.ErrorAs(t, err, &re, tc.name)
+		assert.ErrorIs(t, err, tc.sentinel, tc.name)
+		assert.Equal(t, tc.culprits, re.Culprits, tc.name)
+	}
+	require.NoError(t, r1.Store(bcast))
+	require.NoError(t, r1.Store(direct))
+	assert.ErrorIs(t, r1.Store(bcast), ErrDuplicateMessage)
+	assert.ErrorIs(t, r1.Store(direct), ErrDuplicateMessage)
+	// Not every message is in: Finalize refuses and names nobody.
+	_, _, err = r1.Finalize()
+	var re *round.Error
+	require.ErrorAs(t, err, &re)
+	assert.Empty(t, re.Culprits)
+}
