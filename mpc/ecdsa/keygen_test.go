@@ -6,6 +6,8 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/cairn-mpc/cairn/internal/curve"
+	"github.com/cairn-mpc/cairn/mpc/dkg"
 	"github.com/cairn-mpc/cairn/mpc/round"
 	"github.com/cairn-mpc/cairn/mpc/round/roundtest"
 	"github.com/fxamacker/cbor/v2"
@@ -87,4 +89,42 @@ func TestKeyShareDecodingRefusals(t *testing.T) {
 	after, err := k.MarshalBinary()
 	require.NoError(t, err)
 	assert.Equal(t, enc, after, "a refused encoding changed the share")
+}
+
+// TestSetupOnDKGShares runs the pairwise setup alone on the shares of a
+// separate DKG (as after a refresh), then signs.
+func TestSetupOnDKGShares(t *testing.T) {
+	t.Parallel()
+	parties := ids(3)
+	net := roundtest.NewNetwork(parties)
+	sess := freshSession(t, "dkg", parties)
+	res, err := run(t, net, parties, func(id round.PartyID) (round.Round, []round.Message, error) {
+		return dkg.Start(dkg.Config{Curve: curve.Secp256k1, Session: sess, Self: id, Parties: parties, Threshold: 2, Evidence: net.Keyring})
+	})
+	require.NoError(t, err)
+	setup := freshSession(t, "setup", parties)
+	res, err = run(t, net, parties, func(id round.PartyID) (round.Round, []round.Message, error) {
+		return NewSetup(res[id].(*dkg.KeyShare), SetupConfig{Session: setup})
+	})
+	require.NoError(t, err)
+	keys := map[round.PartyID]*KeyShare{}
+	for id, r := range res {
+		keys[id] = r.(*KeyShare)
+		assert.Equal(t, setup, keys[id].KeyID())
+	}
+	digest := sha256.Sum256([]byte("after setup"))
+	sigs, err := sign(t, keys, []round.PartyID{2, 3}, digest[:], nil)
+	require.NoError(t, err)
+	verifyIndependently(t, keys[1].GroupKey(), digest[:], sigs[2].(*Signature))
+
+	// Refused: edwards25519 shares, and t = 1.
+	edSess := freshSession(t, "dkg", parties)
+	edRes, err := run(t, net, parties, func(id round.PartyID) (round.Round, []round.Message, error) {
+		return dkg.Start(dkg.Config{Curve: curve.Edwards25519, Session: edSess, Self: id, Parties: parties, Threshold: 1, Evidence: net.Keyring})
+	})
+	require.NoError(t, err)
+	_, _, err = NewSetup(edRes[1].(*dkg.KeyShare), SetupConfig{Session: setup})
+	assert.ErrorIs(t, err, ErrInvalidRequest)
+	_, _, err = NewSetup(res[1].(*KeyShare).share, SetupConfig{})
+	assert.ErrorIs(t, err, ErrInvalidRequest)
 }
