@@ -3,6 +3,7 @@ package ecdsa
 import (
 	"crypto/sha256"
 	"fmt"
+	"sync"
 	"testing"
 
 	"github.com/cairn-mpc/cairn/internal/curve"
@@ -103,4 +104,26 @@ func TestSign(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestConcurrentSessions runs signing and presigning sessions on the same
+// key shares at once (run it with -race): a KeyShare serves concurrent
+// sessions.
+func TestConcurrentSessions(t *testing.T) {
+	t.Parallel()
+	keys := cachedKeys(t, 2, 3)
+	pub := keys[1].GroupKey()
+	var wg sync.WaitGroup
+	for i, signers := range [][]round.PartyID{{1, 2}, {1, 3}, {2, 3}, {1, 2, 3}} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			digest := sha256.Sum256(fmt.Appendf(nil, "concurrent %d", i))
+			res, err := sign(t, keys, signers, digest[:], nil)
+			if assert.NoError(t, err) {
+				assert.NoError(t, Verify(pub.Bytes(), digest[:], res[signers[0]].(*Signature)))
+			}
+		}()
+	}
+	wg.Wait()
 }
