@@ -34,9 +34,12 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"net"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	natsgo "github.com/nats-io/nats.go"
@@ -254,6 +257,19 @@ func (c *carrier) Self() transport.NodeID { return c.cfg.Self }
 
 // Send publishes payload on to's subject. While disconnected with a full
 // reconnect buffer it retries until ctx ends.
+// transient reports a publish error from a connection that nats.go is about
+// to replace: a write to a socket the server just closed fails before the
+// client notices the disconnect. The next attempt lands in the reconnect
+// buffer; a duplicate that reached the server is refused end to end as a
+// replay.
+func (c *carrier) transient(err error) bool {
+	if c.nc.IsClosed() {
+		return false
+	}
+	var op *net.OpError
+	return c.nc.IsReconnecting() || errors.As(err, &op) || errors.Is(err, syscall.EPIPE) || errors.Is(err, io.EOF)
+}
+
 func (c *carrier) Send(ctx context.Context, to transport.NodeID, payload []byte) error {
 	if err := validToken(to); err != nil {
 		return fmt.Errorf("nats: %q: send: %w: %w", c.cfg.Self, transport.ErrUnknownNode, err)
@@ -272,7 +288,7 @@ func (c *carrier) Send(ctx context.Context, to transport.NodeID, payload []byte)
 			return fmt.Errorf("nats: %q: send to %q: %w", c.cfg.Self, to, transport.ErrClosed)
 		case errors.Is(err, natsgo.ErrMaxPayload):
 			return fmt.Errorf("nats: %q: send to %q: %w: %w", c.cfg.Self, to, transport.ErrFrameTooLarge, err)
-		case !errors.Is(err, natsgo.ErrReconnectBufExceeded):
+		case !errors.Is(err, natsgo.ErrReconnectBufExceeded) && !c.transient(err):
 			return fmt.Errorf("nats: %q: send to %q: %w", c.cfg.Self, to, err)
 		}
 		select {
