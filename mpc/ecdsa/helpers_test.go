@@ -97,3 +97,14 @@ var (
 	sampleMu    sync.Mutex
 	sampleSetup = map[uint16][]byte{}
 )
+
+// clone returns an independent copy of the public and secret parts of k
+// that share no mutable state: a copy through storage.
+func (k *KeyShare) clone() (*KeyShare, error) {
+	b, err := k.MarshalBinary()
+	if err != nil {
+		return nil, err
+	}
+	defer clear(b)
+	return ParseKeyShare(b)
+}

@@ -286,14 +286,3 @@ func checkShape(s *dkg.KeyShare) error {
 	}
 	return nil
 }
-
-// clone returns an independent copy of the public and secret parts of k
-// that share no mutable state; tests use it to compare before and after.
-func (k *KeyShare) clone() (*KeyShare, error) {
-	b, err := k.MarshalBinary()
-	if err != nil {
-		return nil, err
-	}
-	defer clear(b)
-	return ParseKeyShare(b)
-}
