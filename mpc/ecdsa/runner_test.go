@@ -276,6 +276,18 @@ func TestOverMemoryTransport(t *testing.T) {
 			}
 			return m
 		}, []error{ecdsa.ErrCommitment}, one, false},
+		// The rest of design §4, as TestMaliciousSigner breaks it through
+		// roundtest, here through the runner and the memory transport.
+		{"Γ^v check", edit(2, false, 1, plusG), []error{ecdsa.ErrConsistencyCheck, ecdsa.ErrBanned}, one, true},
+		{"pk_j not the second VOLE input", edit(2, true, 2, plusG), []error{ecdsa.ErrConsistencyCheck, ecdsa.ErrBanned}, one, true},
+		{"commitment replaced", edit(1, true, 0, func(b []byte) []byte { b[0] ^= 1; return b }), []error{ecdsa.ErrCommitment}, one, false},
+		{"R_j = ∞", edit(2, true, 0, func([]byte) []byte { return make([]byte, 33) }), []error{round.ErrMalformed, curve.ErrInvalidPoint}, one, false},
+		{"u_j shifted", edit(3, true, 3, scalarPlusOne), []error{round.ErrBadSignature}, nil, false},
+		{"ψ shifted", edit(2, false, 2, scalarPlusOne), []error{round.ErrBadSignature}, nil, false},
+		{"another digest", edit(3, true, 2, func(b []byte) []byte { b[0] ^= 1; return b }), []error{ecdsa.ErrInputMismatch}, nil, false},
+		{"malformed partial signature", edit(3, true, 3, func([]byte) []byte { return []byte{1} }), []error{round.ErrMalformed}, one, false},
+		{"malformed Bob message", edit(1, false, 0, func(b []byte) []byte { return b[:len(b)/2] }), []error{round.ErrMalformed}, one, false},
+		{"malformed Alice message", edit(2, false, 3, func(b []byte) []byte { return b[:100] }), []error{round.ErrMalformed}, one, false},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -305,4 +317,24 @@ func TestOverMemoryTransport(t *testing.T) {
 			}
 		})
 	}
+}
+
+// edit rewrites field i of the deviant's messages of round rnd (broadcast or
+// direct) with g.
+func edit(rnd uint16, broadcast bool, i int, g func([]byte) []byte) func(round.Message) round.Message {
+	return func(m round.Message) round.Message {
+		if m.Round == rnd && m.IsBroadcast() == broadcast {
+			m.Payload = rewriteField(m.Payload, i, g)
+		}
+		return m
+	}
+}
+
+func scalarPlusOne(b []byte) []byte {
+	c := curve.Secp256k1
+	s, err := c.DecodeScalar(b)
+	if err != nil {
+		panic(err)
+	}
+	return s.Add(c.ScalarFromUint64(1)).Bytes()
 }
