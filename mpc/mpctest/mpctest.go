@@ -38,6 +38,9 @@ type Options struct {
 	// AttemptTimeout is the coordinator's per-attempt timeout; zero means 2 s
 	// (longer under the race detector). Non-zero values are used as given.
 	AttemptTimeout time.Duration
+	// KeygenTimeout bounds a key generation; zero means 60 s (longer under
+	// the race detector).
+	KeygenTimeout time.Duration
 	// Logger receives every node's logs; nil discards.
 	Logger *slog.Logger
 	// Dir, if set, keeps the cluster on disk: every node's store, identity
@@ -85,6 +88,9 @@ func New(t testing.TB, n int, opts ...Options) *Cluster {
 	}
 	if o.AttemptTimeout == 0 {
 		o.AttemptTimeout = 2 * time.Second * raceScale
+	}
+	if o.KeygenTimeout == 0 {
+		o.KeygenTimeout = time.Minute * raceScale
 	}
 	c := &Cluster{t: t, opts: o, Net: memory.NewNetwork(), signers: map[transport.NodeID]*Node{}, identities: map[transport.NodeID]ed25519.PublicKey{}}
 	t.Cleanup(c.Close)
@@ -179,7 +185,7 @@ func (c *Cluster) startCoordinator() error {
 	delete(signers, CoordinatorNode)
 	coord, err := mpc.NewCoordinator(mpc.CoordinatorConfig{
 		Node: CoordinatorNode, Identity: c.coordKey, Transport: c.Net.Endpoint(CoordinatorNode),
-		Store: st, Signers: signers, AttemptTimeout: c.opts.AttemptTimeout, Logger: c.opts.Logger,
+		Store: st, Signers: signers, AttemptTimeout: c.opts.AttemptTimeout, KeygenTimeout: c.opts.KeygenTimeout, Logger: c.opts.Logger,
 	})
 	if err != nil {
 		st.Close()
