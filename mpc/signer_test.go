@@ -1,6 +1,7 @@
 package mpc_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/ed25519"
 	"crypto/sha256"
@@ -11,6 +12,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -441,4 +443,43 @@ func TestClusterECDSA(t *testing.T) {
 	sig, err = c.Coordinator.Sign(ctx, mpc.SignRequest{KeyID: key.ID, Message: digest[:]})
 	require.NoError(t, err)
 	verifyECDSA(t, sig, digest[:])
+}
+
+// TestShareNotInStoreFile generates a key, then reads every signer's raw
+// bbolt file: its share must not be in it, in binary or hex; and a record
+// moved to another key id does not open.
+func TestShareNotInStoreFile(t *testing.T) {
+	t.Parallel()
+	c := mpctest.New(t, 3)
+	ctx := ctxFor(t, time.Minute)
+	key, err := c.Coordinator.GenerateKey(ctx, mpc.KeySpec{Scheme: mpc.Ed25519, Threshold: 2, Signers: c.Nodes()})
+	require.NoError(t, err)
+	secrets := map[transport.NodeID][]byte{}
+	for _, id := range c.Nodes() {
+		secrets[id] = shareSecret(t, c.Node(id), key.ID)
+	}
+	c.StopAll()
+	for _, id := range c.Nodes() {
+		raw, err := os.ReadFile(c.Node(id).StorePath)
+		require.NoError(t, err)
+		require.NotEmpty(t, raw)
+		assert.False(t, bytes.Contains(raw, secrets[id]), "%s: share in the clear", id)
+		assert.False(t, bytes.Contains(raw, []byte(hex.EncodeToString(secrets[id]))), "%s: share in hex", id)
+	}
+	// The same record under another key id does not open.
+	st, err := bolt.Open(c.Node("signer-1").StorePath, nil)
+	require.NoError(t, err)
+	require.NoError(t, st.Update(ctx, func(tx store.Tx) error {
+		rec, err := tx.Get("mpc/keys", []byte(key.ID))
+		if err != nil {
+			return err
+		}
+		return tx.Put("mpc/keys", []byte("another-key"), rec)
+	}))
+	require.NoError(t, st.Close())
+	require.NoError(t, c.Start("signer-1"))
+	_, err = c.Node("signer-1").Signer.Keys(ctx)
+	require.Error(t, err)
+	assert.ErrorIs(t, err, store.ErrUnseal)
+	assert.Contains(t, err.Error(), "another-key")
 }
