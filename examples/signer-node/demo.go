@@ -213,11 +213,12 @@ func runDemo(ctx context.Context, o demoOpts) (err error) {
 	}
 
 	// kill -9 a signer of the last quorum: the coordinator routes around it.
+	// kill -9 a signer while signatures are in flight: those it was part of
+	// fail their attempt and are signed again by a quorum without it.
 	victim := sig.Signers[0]
-	if err := d.kill(victim); err != nil {
+	if err := d.killDuring(ctx, coord, edKey, victim); err != nil {
 		return err
 	}
-	fmt.Fprintf(o.out, "\nkill -9 %s\n", victim)
 	sig, err = d.sign(ctx, coord, edKey, []byte("after the crash"))
 	if err != nil {
 		return err
@@ -376,6 +377,56 @@ func (d *demo) start(ctx context.Context, id transport.NodeID) error {
 }
 
 // kill sends SIGKILL and waits for the process to be gone.
+// killDuring starts 24 signing requests, 8 at a time, kills victim with
+// SIGKILL once the first few have completed, and checks that every request
+// still ends in a signature that verifies.
+func (d *demo) killDuring(ctx context.Context, coord *mpc.Coordinator, key *mpc.KeyInfo, victim transport.NodeID) error {
+	const total, workers = 24, 8
+	var next, done atomic.Int64
+	var failed atomic.Pointer[error]
+	started := make(chan struct{})
+	var once sync.Once
+	var wg sync.WaitGroup
+	t0 := time.Now()
+	for range workers {
+		wg.Go(func() {
+			for {
+				i := next.Add(1)
+				if i > total {
+					return
+				}
+				msg := fmt.Appendf(nil, "in flight %d", i)
+				sig, err := coord.Sign(ctx, mpc.SignRequest{KeyID: key.ID, Message: msg})
+				if err == nil && !ed25519.Verify(key.PublicKey, msg, sig.Bytes) {
+					err = errors.New("signature does not verify")
+				}
+				if err != nil {
+					failed.CompareAndSwap(nil, &err)
+					return
+				}
+				if done.Add(1) == 4 {
+					once.Do(func() { close(started) })
+				}
+			}
+		})
+	}
+	select {
+	case <-started:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	if err := d.kill(victim); err != nil {
+		return err
+	}
+	fmt.Fprintf(d.out, "\nkill -9 %s with %d of %d signatures done and more in flight\n", victim, done.Load(), total)
+	wg.Wait()
+	if e := failed.Load(); e != nil {
+		return fmt.Errorf("signing through the crash: %w", *e)
+	}
+	fmt.Fprintf(d.out, "[ed25519] all %d signatures verify (%v)\n", total, time.Since(t0).Round(time.Millisecond))
+	return nil
+}
+
 func (d *demo) kill(id transport.NodeID) error {
 	p := d.procs[id]
 	if err := p.cmd.Process.Kill(); err != nil {
