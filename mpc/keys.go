@@ -111,26 +111,19 @@ type keyRecord struct {
 	KeyID   string
 	Scheme  string
 	Parties []partyRef
-	Share   []byte // dkg.KeyShare.MarshalBinary
+	Share   []byte // the dkg or ecdsa KeyShare's MarshalBinary
 }
 
-func encodeKeyRecord(id string, scheme Scheme, parties []partyRef, ks *dkg.KeyShare) ([]byte, error) {
-	share, err := ks.MarshalBinary()
+// encodeKeyRecord is what a signer seals for one key: the key id, scheme and
+// party set with the share's own encoding (dkg or ecdsa). The share's bytes
+// are cleared once encoded.
+func encodeKeyRecord(id string, scheme Scheme, parties []partyRef, share interface{ MarshalBinary() ([]byte, error) }) ([]byte, error) {
+	b, err := share.MarshalBinary()
 	if err != nil {
 		return nil, err
 	}
-	return wire.Marshal(keyRecord{KeyID: id, Scheme: string(scheme), Parties: parties, Share: share})
-}
-
-// encodeECDSAKeyRecord is encodeKeyRecord for an ECDSA key, whose share
-// carries its pairwise OT state.
-func encodeECDSAKeyRecord(id string, parties []partyRef, ks *ecdsa.KeyShare) ([]byte, error) {
-	share, err := ks.MarshalBinary()
-	if err != nil {
-		return nil, err
-	}
-	defer clear(share)
-	return wire.Marshal(keyRecord{KeyID: id, Scheme: string(ECDSA), Parties: parties, Share: share})
+	defer clear(b)
+	return wire.Marshal(keyRecord{KeyID: id, Scheme: string(scheme), Parties: parties, Share: b})
 }
 
 // loadedKey is a key share ready to sign with: frost for the Schnorr

@@ -76,7 +76,6 @@ type Signer struct {
 	mu      sync.Mutex
 	keys    map[string]*loadedKey           // unsealed shares, by key id
 	running map[[16]byte]context.CancelFunc // ceremonies by request id
-	busy    map[string]*sync.Mutex          // key id → DKG in progress
 }
 
 // NewSigner checks cfg and returns a signer; call Run to serve.
@@ -106,7 +105,7 @@ func NewSigner(cfg SignerConfig) (*Signer, error) {
 	log = log.With("signer", cfg.Node)
 	return &Signer{
 		cfg: cfg, log: log, mux: NewMux(cfg.Transport, log),
-		keys: map[string]*loadedKey{}, running: map[[16]byte]context.CancelFunc{}, busy: map[string]*sync.Mutex{},
+		keys: map[string]*loadedKey{}, running: map[[16]byte]context.CancelFunc{},
 	}, nil
 }
 
@@ -333,9 +332,6 @@ func (s *Signer) serveDKG(ctx context.Context, id [16]byte, req *ceremonyRequest
 	if req.KeyID == "" || len(req.KeyID) > 128 {
 		return failure(codeBadRequest, "bad key id")
 	}
-	lock := s.keyLock(req.KeyID)
-	lock.Lock()
-	defer lock.Unlock()
 	if _, err := s.loadKey(ctx, req.KeyID); err == nil {
 		return failure(codeBadRequest, "key id already exists")
 	}
@@ -380,7 +376,7 @@ func (s *Signer) serveDKG(ctx context.Context, id [16]byte, req *ceremonyRequest
 		rec, err = encodeKeyRecord(req.KeyID, scheme, req.Parties, share)
 		pub = share.Public()
 	case *ecdsa.KeyShare:
-		rec, err = encodeECDSAKeyRecord(req.KeyID, req.Parties, share)
+		rec, err = encodeKeyRecord(req.KeyID, ECDSA, req.Parties, share)
 		pub = share.Public()
 	default:
 		return failure(codeInternal, "unexpected key generation result")
@@ -414,17 +410,6 @@ func (s *Signer) storeShare(ctx context.Context, keyID string, rec []byte, fresh
 		}
 		return tx.Put(bucketKeys, []byte(keyID), sealed)
 	})
-}
-
-func (s *Signer) keyLock(id string) *sync.Mutex {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	l, ok := s.busy[id]
-	if !ok {
-		l = &sync.Mutex{}
-		s.busy[id] = l
-	}
-	return l
 }
 
 // ErrUnknownKey reports a key id a signer or coordinator does not hold.
@@ -602,7 +587,7 @@ func (s *Signer) serveECDSA(ctx context.Context, id [16]byte, req *ceremonyReque
 	if errors.Is(err, ecdsa.ErrBanned) {
 		// A counterparty failed a check and is banned for this key: keep
 		// the ban across restarts.
-		if rec, encErr := encodeECDSAKeyRecord(req.KeyID, k.parties, k.ecdsa); encErr == nil {
+		if rec, encErr := encodeKeyRecord(req.KeyID, ECDSA, k.parties, k.ecdsa); encErr == nil {
 			if stErr := s.storeShare(ctx, req.KeyID, rec, false); stErr != nil {
 				s.log.Error("mpc: persisting a ban failed", "key", req.KeyID, "err", stErr)
 			}
