@@ -130,6 +130,7 @@ type ceremonyRequest struct {
 	Merkle    []byte     // BIP341 script-tree root, empty for BIP86
 	Deadline  int64      // Unix milliseconds after which the ceremony is void
 	Presig    []byte     // opSignPresigned: the id of the request that made the presignature
+	Evidence  []byte     // opSign, opSignPresigned: what the signers' gates check, opaque here
 }
 
 // ceremonyResponse is a signer's answer.

@@ -472,7 +472,7 @@ func (c *Coordinator) Sign(ctx context.Context, r SignRequest) (*Signature, erro
 		}
 	}
 	want := info.PublicKey
-	req := &ceremonyRequest{Op: opSign, KeyID: info.ID, Scheme: string(info.Scheme), Threshold: uint16(info.Threshold), Message: r.Message}
+	req := &ceremonyRequest{Op: opSign, KeyID: info.ID, Scheme: string(info.Scheme), Threshold: uint16(info.Threshold), Message: r.Message, Evidence: r.Evidence}
 	for _, p := range info.Parties {
 		req.Parties = append(req.Parties, partyRef{ID: uint16(p.ID), Node: string(p.Node)})
 	}

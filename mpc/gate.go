@@ -3,6 +3,7 @@ package mpc
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -30,6 +31,11 @@ type GateRequest struct {
 	Merkle    []byte           `json:"merkle_root,omitempty"`
 	// DerivationPath is the BIP32 path below the key, empty for the key itself.
 	DerivationPath []uint32 `json:"derivation_path,omitempty"`
+	// Evidence is what the coordinator's caller attached to the request
+	// (SignRequest.Evidence) for the gate to check, e.g. the signed user
+	// action and approvals behind it. It is opaque to mpc and unverified:
+	// a gate that relies on it must check it.
+	Evidence []byte `json:"evidence,omitempty"`
 }
 
 // Gate is a signer's veto: it is consulted before every signature, and a
@@ -61,6 +67,7 @@ type gateJSON struct {
 	Taproot        bool     `json:"taproot,omitempty"`
 	Merkle         string   `json:"merkle_root,omitempty"`
 	DerivationPath []uint32 `json:"derivation_path,omitempty"`
+	Evidence       string   `json:"evidence,omitempty"` // base64 (standard, padded)
 }
 
 var defaultGateClient = &http.Client{Timeout: 10 * time.Second}
@@ -71,6 +78,7 @@ func (g *HTTPGate) Approve(ctx context.Context, req GateRequest) error {
 		Signer: string(req.Signer), KeyID: req.KeyID, Scheme: string(req.Scheme),
 		PublicKey: hex.EncodeToString(req.PublicKey), Message: hex.EncodeToString(req.Message),
 		Taproot: req.Taproot, Merkle: hex.EncodeToString(req.Merkle), DerivationPath: req.DerivationPath,
+		Evidence: base64.StdEncoding.EncodeToString(req.Evidence),
 	})
 	if err != nil {
 		return fmt.Errorf("%w: encoding: %w", ErrGateRefused, err)

@@ -91,6 +91,9 @@ type SignRequest struct {
 	// Taproot, for BIP340 keys, signs under the BIP341 output key tweaked
 	// from the key (nil: the key itself).
 	Taproot *frost.Taproot
+	// Evidence travels to every signer's gate unchanged (GateRequest.Evidence):
+	// what justifies this signature, for a gate that checks it. Opaque to mpc.
+	Evidence []byte
 }
 
 // Signature is a verified signature.

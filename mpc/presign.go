@@ -126,7 +126,7 @@ func (c *Coordinator) signPresigned(ctx context.Context, info *KeyInfo, r SignRe
 	if err != nil || entry == nil {
 		return nil, err
 	}
-	req := &ceremonyRequest{Op: opSignPresigned, KeyID: info.ID, Scheme: string(info.Scheme), Threshold: uint16(info.Threshold), Message: r.Message, Signers: entry.Signers, Presig: entry.ID}
+	req := &ceremonyRequest{Op: opSignPresigned, KeyID: info.ID, Scheme: string(info.Scheme), Threshold: uint16(info.Threshold), Message: r.Message, Signers: entry.Signers, Presig: entry.ID, Evidence: r.Evidence}
 	for _, p := range info.Parties {
 		req.Parties = append(req.Parties, partyRef{ID: uint16(p.ID), Node: string(p.Node)})
 	}

@@ -526,7 +526,7 @@ func (s *Signer) gate(ctx context.Context, req *ceremonyRequest, k *loadedKey, p
 	if s.cfg.Gate == nil {
 		return nil
 	}
-	g := GateRequest{Signer: s.cfg.Node, KeyID: req.KeyID, Scheme: k.scheme, PublicKey: pub, Message: req.Message, Taproot: req.Taproot, Merkle: req.Merkle}
+	g := GateRequest{Signer: s.cfg.Node, KeyID: req.KeyID, Scheme: k.scheme, PublicKey: pub, Message: req.Message, Taproot: req.Taproot, Merkle: req.Merkle, Evidence: req.Evidence}
 	if err := s.cfg.Gate.Approve(ctx, g); err != nil {
 		s.log.Info("mpc: gate refused a signature", "key", req.KeyID, "err", err)
 		return failure(codeGateRefused, err.Error())

@@ -147,6 +147,53 @@ func TestGateRefusalStopsTheSignature(t *testing.T) {
 	assert.Contains(t, err.Error(), "amount over the daily limit")
 }
 
+// TestEvidenceReachesTheGates: what the caller attaches to a SignRequest
+// reaches every quorum member's gate byte for byte, for the three-round
+// ECDSA path and for the online step from a presignature alike.
+func TestEvidenceReachesTheGates(t *testing.T) {
+	t.Parallel()
+	var mu sync.Mutex
+	seen := map[transport.NodeID][][]byte{}
+	gate := func(node transport.NodeID) mpc.Gate {
+		return mpc.GateFunc(func(ctx context.Context, req mpc.GateRequest) error {
+			mu.Lock()
+			defer mu.Unlock()
+			seen[node] = append(seen[node], bytes.Clone(req.Evidence))
+			if len(req.Evidence) == 0 {
+				return errors.New("no evidence")
+			}
+			return nil
+		})
+	}
+	c := mpctest.New(t, 3, mpctest.Options{Gate: gate})
+	ctx := ctxFor(t, 2*time.Minute)
+	key, err := c.Coordinator.GenerateKey(ctx, mpc.KeySpec{Scheme: mpc.ECDSA, Threshold: 2, Signers: c.Nodes()})
+	require.NoError(t, err)
+	digest := sha256.Sum256([]byte("evidence"))
+	_, err = c.Coordinator.Sign(ctx, mpc.SignRequest{KeyID: key.ID, Message: digest[:]})
+	require.ErrorIs(t, err, mpc.ErrGateRefused, "without evidence every gate refuses")
+
+	for _, presign := range []bool{false, true} {
+		if presign {
+			n, err := c.Coordinator.Presign(ctx, key.ID, 1)
+			require.NoError(t, err)
+			require.Equal(t, 1, n)
+		}
+		mu.Lock()
+		clear(seen)
+		mu.Unlock()
+		ev := []byte(fmt.Sprintf("signed action, presigned=%v", presign))
+		sig, err := c.Coordinator.Sign(ctx, mpc.SignRequest{KeyID: key.ID, Message: digest[:], Evidence: ev})
+		require.NoError(t, err)
+		mu.Lock()
+		for _, node := range sig.Signers {
+			require.NotEmpty(t, seen[node], "signer %s was not asked", node)
+			assert.Equal(t, ev, seen[node][len(seen[node])-1], "signer %s", node)
+		}
+		mu.Unlock()
+	}
+}
+
 func TestHTTPGate(t *testing.T) {
 	t.Parallel()
 	var mu sync.Mutex
