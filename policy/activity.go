@@ -69,7 +69,8 @@ const (
 // of MPC or chains.
 type Activity struct {
 	// ID is the caller's identifier of the activity (a transfer id, a change
-	// id). Optional; kept with approvals and history for audit.
+	// id). Optional; kept with approvals and history for audit. Recheck
+	// recognises a recorded activity by it, so give each activity its own.
 	ID string
 	// Kind is required.
 	Kind ActivityKind

@@ -23,6 +23,14 @@
 // all everything is allowed: for deny-by-default, add a Block policy whose
 // filters or expression leave out what should pass.
 //
+// Engine.Recheck (read-only) is Evaluate for a party that re-checks a
+// decision already taken, such as a signer's validation gate: an activity
+// that Submit allowed, or whose approval was approved, is already in the
+// velocity history, and Recheck leaves that entry (found by the activity's
+// ID, wallet, asset and amount) out of the windows, so it sees what Submit
+// saw instead of counting the activity twice. An activity not recorded so
+// is evaluated exactly as Evaluate does.
+//
 // Value rules fail closed: when the value cannot be known (a raw hash, an
 // unknown amount, no PriceSource, no price) they trigger; so do the
 // recipient whitelist for an unknown recipient and an Expression that fails

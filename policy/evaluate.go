@@ -11,7 +11,8 @@ import (
 // Evaluate evaluates a against every active policy of its kind whose filters
 // match, and returns the decision without changing anything: an approval in
 // the decision is a preview, and the activity is not recorded in the
-// velocity history. Use it to preview; use Submit on the request path.
+// velocity history. Use it to preview; use Submit on the request path, and
+// Recheck to check again an activity already submitted.
 //
 // Evaluation is deterministic for a given store state, clock and price
 // source. An error means no decision: the caller must not proceed.
@@ -22,7 +23,7 @@ func (e *Engine) Evaluate(ctx context.Context, a Activity) (Decision, error) {
 	a = a.clone()
 	var d Decision
 	err := e.view(ctx, "evaluate", func(tx store.Tx) (err error) {
-		d, err = e.evaluate(ctx, tx, &a, e.clock())
+		d, err = e.evaluate(ctx, tx, &a, e.clock(), nil)
 		return err
 	})
 	if err != nil {
@@ -47,7 +48,7 @@ func (e *Engine) Submit(ctx context.Context, a Activity) (Decision, error) {
 	var d Decision
 	err := e.update(ctx, "submit", func(tx store.Tx) (err error) {
 		now := e.clock()
-		if d, err = e.evaluate(ctx, tx, &a, now); err != nil {
+		if d, err = e.evaluate(ctx, tx, &a, now, nil); err != nil {
 			return err
 		}
 		switch d.Outcome {
@@ -68,8 +69,10 @@ func (e *Engine) Submit(ctx context.Context, a Activity) (Decision, error) {
 	return d, nil
 }
 
-// evaluate is the evaluation proper, inside the caller's transaction.
-func (e *Engine) evaluate(ctx context.Context, tx store.Tx, a *Activity, now time.Time) (Decision, error) {
+// evaluate is the evaluation proper, inside the caller's transaction. own,
+// if not nil, is a's own history entry, which the velocity windows leave
+// out (Recheck).
+func (e *Engine) evaluate(ctx context.Context, tx store.Tx, a *Activity, now time.Time, own *historyEntry) (Decision, error) {
 	if err := ctx.Err(); err != nil {
 		return Decision{}, err
 	}
@@ -77,7 +80,7 @@ func (e *Engine) evaluate(ctx context.Context, tx store.Tx, a *Activity, now tim
 	if err != nil {
 		return Decision{}, err
 	}
-	s := evalState{ctx: ctx, tx: tx, activity: a, now: now, prices: e.prices}
+	s := evalState{ctx: ctx, tx: tx, activity: a, now: now, prices: e.prices, own: own}
 	candidates := snap.byKind[a.Kind]
 	// Match filters first, to size Evaluations exactly.
 	matches, matched := make([]bool, len(candidates)), 0

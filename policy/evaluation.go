@@ -34,7 +34,8 @@ type evalState struct {
 	values  memo[string, valueResult]
 	windows memo[time.Duration, *windowResult]
 	totals  memo[totalKey, valueResult]
-	newest  int64 // the wallet's newest history day; -1: none; 0: not read yet
+	newest  int64         // the wallet's newest history day; -1: none; 0: not read yet
+	own     *historyEntry // the activity's own history entry, left out of windows (Recheck)
 	cel     *celActivation
 	quoted  string // the recipient, quoted, once needed
 }

@@ -58,3 +58,31 @@ func DecodeHistoryRecords(b []byte) (reencoded []byte, entryErr, aggErr error) {
 	}
 	return reencoded, entryErr, aggErr
 }
+
+// DropHistoryIDs deletes the velocity history's ID index, leaving the
+// history as a store written before the index existed.
+func DropHistoryIDs(ctx context.Context, st store.Store) error {
+	return st.Update(ctx, func(tx store.Tx) error {
+		var keys [][]byte
+		if err := tx.ForEach(historyIDsBucket, nil, func(k, _ []byte) error {
+			keys = append(keys, k)
+			return nil
+		}); err != nil {
+			return err
+		}
+		for _, k := range keys {
+			if err := tx.Delete(historyIDsBucket, k); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// HistoryIDCount returns the number of keys in the history's ID index.
+func HistoryIDCount(ctx context.Context, st store.Store) (n int, err error) {
+	err = st.View(ctx, func(tx store.Tx) error {
+		return tx.ForEach(historyIDsBucket, nil, func(_, _ []byte) error { n++; return nil })
+	})
+	return n, err
+}

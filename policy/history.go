@@ -31,6 +31,10 @@ import (
 // its first and last minute, and aggregates for the rest: at most 2 minutes
 // of entries + 2×59 minute + 2×23 hour + 30 day records for the longest
 // timeframe, and only records that exist (scans skip empty units).
+//
+// An entry recorded for an activity with an ID is also indexed by wallet
+// and ID in historyIDsBucket (recheck.go), in the same transaction. Nothing
+// is ever pruned from either.
 
 const historyBucket = "policy.history"
 
@@ -147,6 +151,9 @@ func recordHistory(tx store.Tx, a *Activity, t time.Time) error {
 	key := binary.BigEndian.AppendUint64(appendInverted(entryPrefix(a.WalletID, ns/entryNs), ns), seq)
 	if err := tx.Put(historyBucket, key, encodeEntry(a.Asset, amount)); err != nil {
 		return fmt.Errorf("policy: record history: %w", err)
+	}
+	if err := putHistoryID(tx, a, ns, seq); err != nil {
+		return err
 	}
 	for lvl, size := range levels {
 		k := aggKey(lvl, a.WalletID, ns/size)

@@ -31,20 +31,31 @@ func encodeEntry(asset string, amount *big.Int) []byte {
 
 // decodeEntry adds an entry to into.
 func decodeEntry(b []byte, into *windowResult) error {
+	asset, mag, known, err := parseEntry(b)
+	if err != nil {
+		return err
+	}
+	into.count++
+	if known {
+		into.addMag(asset, mag)
+	} else {
+		into.unknown++
+	}
+	return nil
+}
+
+// parseEntry splits an entry; mag is meaningful only if known.
+func parseEntry(b []byte) (asset, mag []byte, known bool, err error) {
 	r := reader{b: b}
-	asset := r.bytes()
+	asset = r.bytes()
 	switch r.byte() {
 	case 0:
-		into.unknown++
 	case 1:
-		if mag := r.bytes(); r.err == nil {
-			into.addMag(asset, mag)
-		}
+		mag, known = r.bytes(), true
 	default:
 		r.fail()
 	}
-	into.count++
-	return r.done()
+	return asset, mag, known, r.done()
 }
 
 func encodeAggregate(w *windowResult) []byte {

@@ -59,7 +59,7 @@ func (e *Engine) propose(ctx context.Context, c Change) (Change, error) {
 			return err
 		}
 		act := Activity{ID: c.ID, Kind: c.Kind.ActivityKind(), Initiator: c.Initiator}
-		d, err := e.evaluate(ctx, tx, &act, now)
+		d, err := e.evaluate(ctx, tx, &act, now, nil)
 		if err != nil {
 			return err
 		}

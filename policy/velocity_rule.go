@@ -7,7 +7,8 @@ import (
 )
 
 // window returns the totals of the activity's wallet history within the last
-// tf, the window (now−tf, now], memoised per timeframe.
+// tf, the window (now−tf, now], memoised per timeframe, without the
+// activity's own entry if it is being rechecked.
 func (s *evalState) window(tf time.Duration) (*windowResult, error) {
 	if w, ok := s.windows.get(tf); ok {
 		return w, nil
@@ -25,6 +26,11 @@ func (s *evalState) window(tf time.Duration) (*windowResult, error) {
 	if s.newest >= 0 && s.newest >= start/dayNs {
 		var err error
 		if w, err = queryWindow(s.tx, s.activity.WalletID, start, end); err != nil {
+			return nil, err
+		}
+	}
+	if s.own != nil && s.own.ns >= start && s.own.ns <= end {
+		if err := w.remove(s.own); err != nil {
 			return nil, err
 		}
 	}
