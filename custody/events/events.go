@@ -9,7 +9,8 @@
 // event, and a committed one cannot lose its event to a crash. After the
 // commit the caller calls Publish, which hands the event to in-process
 // subscribers (best effort: a subscriber whose buffer is full misses it,
-// and the miss is counted) and wakes the delivery worker, Run.
+// and the miss is counted) and wakes the delivery worker, Run. Without the
+// wake-up the worker still finds the delivery, within 30 seconds.
 //
 // # Delivery contract
 //
@@ -22,8 +23,8 @@
 //	Cairn-Signature:  t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>." + body)>
 //
 // A 2xx answer is an acknowledgement: the delivery leaves the outbox. Any
-// other answer (redirects are not followed), a transport error or a timeout
-// is a failure, retried. Delivery is at least once: a crash between the
+// other answer (the default client does not follow redirects, so a 3xx is
+// one), a transport error or a timeout is a failure, retried. Delivery is at least once: a crash between the
 // receiver's answer and the outbox update, or a receiver that answers after
 // the timeout, yields a second delivery of the same event, so receivers
 // dedupe on Cairn-Event-Id. A receiver should answer 2xx as soon as it has
