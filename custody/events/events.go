@@ -24,17 +24,19 @@
 //
 // A 2xx answer is an acknowledgement: the delivery leaves the outbox. Any
 // other answer (the default client does not follow redirects, so a 3xx is
-// one), a transport error or a timeout is a failure, retried. Delivery is at least once: a crash between the
-// receiver's answer and the outbox update, or a receiver that answers after
-// the timeout, yields a second delivery of the same event, so receivers
-// dedupe on Cairn-Event-Id. A receiver should answer 2xx as soon as it has
-// stored the event and process it afterwards.
+// one), a transport error or a timeout is a failure, retried. Delivery is at
+// least once: a crash between the receiver's answer and the outbox update, a
+// receiver that answers after the timeout, or a request abandoned when Run
+// stops (not counted as an attempt) yields a second delivery of the same
+// event, so receivers dedupe on Cairn-Event-Id. A receiver should answer 2xx
+// as soon as it has stored the event and process it afterwards.
 //
 // Deliveries to one webhook are made one at a time, in the order their
 // events were enqueued; a failing delivery holds back the later ones to the
 // same webhook until it succeeds or is dead-lettered (the usual failure is
-// an endpoint that is down, for which keeping the order costs nothing).
-// Webhooks do not wait for one another.
+// an endpoint that is down, for which keeping the order costs nothing). So
+// an event a receiver keeps refusing holds back its webhook for up to
+// MaxAge; Pending shows it. Webhooks do not wait for one another.
 //
 // # Signature
 //
