@@ -127,6 +127,31 @@ func BenchmarkEvaluate100PoliciesHistory10k(b *testing.B) {
 	benchmarkEvaluate(b, 10_000, policy.MaxTimeframe)
 }
 
+// BenchmarkEvaluate100PoliciesHistory10kRecheck: Recheck of an activity
+// Submit allowed, over the same 10,000-entry history: the evaluation plus
+// the ID index lookup and the read of the activity's own entry.
+func BenchmarkEvaluate100PoliciesHistory10kRecheck(b *testing.B) {
+	ctx := context.Background()
+	e := benchEnv(b, 10_000, policy.MaxTimeframe)
+	a := transfer(1)
+	a.ID = "rechecked"
+	d, err := e.Submit(ctx, a)
+	require.NoError(b, err)
+	require.Equal(b, policy.OutcomeAllow, d.Outcome, d.Blocking())
+	r, err := e.Recheck(ctx, a)
+	require.NoError(b, err)
+	require.Equal(b, d.Evaluations, r.Evaluations)
+	b.ReportAllocs()
+	b.ResetTimer()
+	cpu := processCPU()
+	for b.Loop() {
+		if _, err := e.Recheck(ctx, a); err != nil {
+			b.Fatal(err)
+		}
+	}
+	reportCPU(b, cpu)
+}
+
 // BenchmarkEvaluate100PoliciesBurst10k: the same 10,000 transfers all
 // within the last hour, the worst case for the index's partial units.
 func BenchmarkEvaluate100PoliciesBurst10k(b *testing.B) {
