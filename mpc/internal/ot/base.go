@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 
+	"filippo.io/edwards25519"
+
 	"github.com/cairn-mpc/cairn/internal/curve"
 	"github.com/cairn-mpc/cairn/internal/wire"
 	"github.com/cairn-mpc/cairn/mpc/round"
@@ -68,9 +70,9 @@ func NewPairID(session []byte, sender, receiver round.PartyID) PairID {
 // extension Receiver (Bob): its output is Kappa pairs of seeds.
 type BaseSender struct {
 	pair  PairID
-	b     curve.Scalar
-	pub   curve.Point // B
-	bB    curve.Point // b·B
+	bh    edwards25519.Scalar // b·8⁻¹ mod ℓ (see decodeChoice)
+	pub   curve.Point         // B
+	bB    edwards25519.Point  // b·B
 	pads  [Kappa][2][seedSize]byte
 	opens [Kappa][2][32]byte
 	step  int // 1: key sent; 2: challenge sent; 3: done; −1: aborted
@@ -105,8 +107,9 @@ func pokChallenge(pair PairID, pub, commit curve.Point) curve.Scalar {
 	return group.ReduceScalar(t.h.Sum(nil))
 }
 
-func basePad(pair PairID, i int, p curve.Point) (d [seedSize]byte) {
-	return newTranscript(labelPad).put(pair[:]).putUint(uint64(i)).put(p.Bytes()).sum()
+// basePad is H(i, P) for the encoding enc of P.
+func basePad(pair PairID, i int, enc []byte) (d [seedSize]byte) {
+	return newTranscript(labelPad).put(pair[:]).putUint(uint64(i)).put(enc).sum()
 }
 
 func openHash(pair PairID, i int, pad *[seedSize]byte) [32]byte {
@@ -130,8 +133,15 @@ func NewBaseSender(pair PairID, rand io.Reader) (*BaseSender, []byte, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	s := &BaseSender{pair: pair, b: b, pub: group.MulBase(b), step: 1}
-	s.bB = s.pub.Mul(b)
+	s := &BaseSender{pair: pair, pub: group.MulBase(b), step: 1}
+	var bs edwards25519.Scalar
+	if _, err := bs.SetCanonicalBytes(b.Bytes()); err != nil {
+		return nil, nil, fmt.Errorf("ot: unreachable: %w", err)
+	}
+	s.bh.Multiply(&bs, invCofactor)
+	s.bB.ScalarBaseMult(&bs)
+	s.bB.ScalarMult(&bs, &s.bB)
+	bs = edwards25519.Scalar{}
 	commit := group.MulBase(k)
 	z := k.Add(pokChallenge(pair, s.pub, commit).Mul(b))
 	msg, err := wire.Marshal(baseKeyMsg{B: s.pub.Bytes(), R: commit.Bytes(), Z: z.Bytes()})
@@ -172,20 +182,39 @@ func NewBaseReceiver(pair PairID, msg []byte, rand io.Reader) (*BaseReceiver, []
 	if _, err := io.ReadFull(rnd, r.delta[:]); err != nil {
 		return nil, nil, fmt.Errorf("ot: reading randomness: %w", err)
 	}
-	choices := make([]byte, 0, Kappa*32)
+	var B edwards25519.Point
+	if _, err := B.SetBytes(pub.Bytes()); err != nil {
+		return nil, nil, fmt.Errorf("ot: unreachable: %w", err)
+	}
+	// points holds, for each i, a_i·G and a_i·G + B (the two candidates for
+	// A_i) and a_i·B (the pad's point), all encoded in one batch.
+	table := newFixedBase(&B)
+	points := make([]edwards25519.Point, 3*Kappa)
+	var a edwards25519.Scalar
 	for i := 0; i < Kappa; i++ {
-		a, err := group.RandomScalar(rnd)
+		s, err := group.RandomScalar(rnd)
 		if err != nil {
 			return nil, nil, err
 		}
-		aG := group.MulBase(a)
-		enc := aG.Bytes()
-		// A_i = a_i·G + ω_i·B: both candidates are computed and encoded,
-		// and the encoding chosen in constant time.
-		subtle.ConstantTimeCopy(int(r.delta[i/8]>>(i%8)&1), enc, aG.Add(pub).Bytes())
-		choices = append(choices, enc...)
-		r.pads[i] = basePad(pair, i, pub.Mul(a))
+		if _, err := a.SetCanonicalBytes(s.Bytes()); err != nil {
+			return nil, nil, fmt.Errorf("ot: unreachable: %w", err)
+		}
+		points[3*i].ScalarBaseMult(&a)
+		points[3*i+1].Add(&points[3*i], &B)
+		table.mul(&points[3*i+2], &a)
 	}
+	a = edwards25519.Scalar{}
+	enc := encodeBatch(points)
+	clear(points)
+	choices := make([]byte, 0, Kappa*32)
+	for i := 0; i < Kappa; i++ {
+		// A_i = a_i·G + ω_i·B: the encoding is chosen in constant time.
+		A := enc[96*i : 96*i+32]
+		subtle.ConstantTimeCopy(int(r.delta[i/8]>>(i%8)&1), A, enc[96*i+32:96*i+64])
+		choices = append(choices, A...)
+		r.pads[i] = basePad(pair, i, enc[96*i+64:96*i+96])
+	}
+	clear(enc)
 	out, err := wire.Marshal(baseChoiceMsg{A: choices})
 	if err != nil {
 		return nil, nil, err
@@ -208,19 +237,24 @@ func (s *BaseSender) Challenge(msg []byte) ([]byte, error) {
 	if len(m.A) != Kappa*32 {
 		return nil, fmt.Errorf("%w: ot: base-OT choice message has %d bytes of points, want %d", round.ErrMalformed, len(m.A), Kappa*32)
 	}
-	points := make([]curve.Point, Kappa)
-	for i := range points {
-		p, err := group.DecodePoint(m.A[32*i : 32*i+32])
-		if err != nil {
+	// For each i, b·A_i and b·A_i − b·B, encoded in one batch; b·A_i is
+	// computed as (b·8⁻¹)·(8·A_i) (decodeChoice).
+	points := make([]edwards25519.Point, 2*Kappa)
+	for i := 0; i < Kappa; i++ {
+		if err := decodeChoice(&points[2*i], m.A[32*i:32*i+32]); err != nil {
 			return nil, fmt.Errorf("%w: ot: base-OT choice %d: %w", round.ErrMalformed, i, err)
 		}
-		points[i] = p
 	}
+	for i := 0; i < Kappa; i++ {
+		points[2*i].ScalarMult(&s.bh, &points[2*i])
+		points[2*i+1].Subtract(&points[2*i], &s.bB)
+	}
+	enc := encodeBatch(points)
+	clear(points)
 	challenge := make([]byte, 0, Kappa*32)
-	for i, A := range points {
-		bA := A.Mul(s.b)
-		s.pads[i][0] = basePad(s.pair, i, bA)
-		s.pads[i][1] = basePad(s.pair, i, bA.Sub(s.bB))
+	for i := 0; i < Kappa; i++ {
+		s.pads[i][0] = basePad(s.pair, i, enc[64*i:64*i+32])
+		s.pads[i][1] = basePad(s.pair, i, enc[64*i+32:64*i+64])
 		var xi [32]byte
 		for c := range 2 {
 			s.opens[i][c] = openHash(s.pair, i, &s.pads[i][c])
@@ -229,6 +263,7 @@ func (s *BaseSender) Challenge(msg []byte) ([]byte, error) {
 		}
 		challenge = append(challenge, xi[:]...)
 	}
+	clear(enc)
 	out, err := wire.Marshal(baseChallengeMsg{Xi: challenge})
 	if err != nil {
 		return nil, err
@@ -365,7 +400,8 @@ func (r *BaseReceiver) orderError() error {
 
 // abort wipes the sender's secrets; no step runs after it.
 func (s *BaseSender) abort() {
-	s.b, s.bB = nil, nil
+	s.bh = edwards25519.Scalar{}
+	s.bB = edwards25519.Point{}
 	clear(s.pads[:])
 	clear(s.opens[:])
 	s.step = -1

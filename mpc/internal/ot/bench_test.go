@@ -2,16 +2,19 @@ package ot
 
 import (
 	"testing"
+	"time"
 )
 
 // BenchmarkBaseOT is the base-OT setup of one ordered pair: both parties,
 // all five messages, Kappa OTs.
 func BenchmarkBaseOT(b *testing.B) {
 	bytes := 0
+	cpu0 := processCPU()
 	for b.Loop() {
 		r := runBase(b, testPair)
 		bytes = len(r.key) + len(r.choice) + len(r.chal) + len(r.resp) + len(r.opn)
 	}
+	reportCPU(b, cpu0)
 	b.ReportMetric(float64(bytes), "B/setup")
 }
 
@@ -23,6 +26,7 @@ func BenchmarkExtension(b *testing.B) {
 	send, recv := freshStates(b)
 	choices := randomBytes(b, n/8)
 	var size int
+	cpu0 := processCPU()
 	for b.Loop() {
 		session := randomSession(b)
 		rb, msg, err := recv.Extend(session, choices, n, nil)
@@ -41,6 +45,7 @@ func BenchmarkExtension(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+	reportCPU(b, cpu0)
 	b.ReportMetric(float64(size), "B/msg")
 }
 
@@ -58,23 +63,37 @@ func BenchmarkExtensionParts(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.Run("ReceiverExtend", func(b *testing.B) {
+		cpu0 := processCPU()
 		for b.Loop() {
 			_, _, _ = recv.Extend(session, choices, n, nil)
 		}
+		reportCPU(b, cpu0)
 	})
 	b.Run("SenderExtend", func(b *testing.B) {
+		cpu0 := processCPU()
 		for b.Loop() {
 			_, _ = send.Extend(session, n, msg, nil)
 		}
+		reportCPU(b, cpu0)
 	})
 	b.Run("SenderPads", func(b *testing.B) {
+		cpu0 := processCPU()
 		for b.Loop() {
 			_, _, _ = sb.Pads(96)
 		}
+		reportCPU(b, cpu0)
 	})
 	b.Run("ReceiverPads", func(b *testing.B) {
+		cpu0 := processCPU()
 		for b.Loop() {
 			_, _ = rb.Pads(sb.Salt(), 96)
 		}
+		reportCPU(b, cpu0)
 	})
+}
+
+// reportCPU adds cpu-ns/op: the process CPU time per iteration since cpu0,
+// steadier than ns/op when other work shares the machine.
+func reportCPU(b *testing.B, cpu0 time.Duration) {
+	b.ReportMetric(float64((processCPU()-cpu0).Nanoseconds())/float64(b.N), "cpu-ns/op")
 }

@@ -29,12 +29,19 @@
 //	                   ── openings ►   Finish → *Sender
 //
 // The group is edwards25519, for its constant-time scalar multiplication.
-// Every point from the peer goes through curve.DecodePoint, which refuses
-// non-canonical encodings, the identity and any point outside the prime-order
-// subgroup (a small-order component in B would reveal the receiver's choice
-// bits, the "Devious Transfer" attack on cofactor curves). The receiver's
-// scalars come from its own randomness, never from peer bytes, and its choice
-// of A_i and its response are selected in constant time.
+// The sender's key B and its proof go through curve.DecodePoint, which
+// refuses non-canonical encodings, the identity and any point outside the
+// prime-order subgroup (a small-order component in B would reveal the
+// receiver's choice bits, the "Devious Transfer" attack on cofactor curves).
+// The receiver's points A_i must be canonical and not of small order; a
+// small-order component in them is projected away by the cofactor (cofactor
+// Diffie–Hellman, see decodeChoice in group.go) rather than tested for,
+// which would cost a scalar multiplication per point. The receiver's scalars
+// come from its own randomness, never from peer bytes, and its choice of A_i
+// and its response are selected in constant time. Its Kappa products a_i·B
+// use a table of multiples of B built once (a fixed-base comb), and both
+// parties encode their points in batches with one field inversion each
+// (group.go).
 //
 // # Extension: KOS with the corrected consistency check
 //
