@@ -17,6 +17,13 @@
 //     different broadcasts to different peers is caught, and named by its own
 //     signatures. The messages of a broadcast round reach the round only after
 //     the echo passes, so every honest party judges the same broadcasts.
+//   - A direct message that the recipient's round refuses, blaming its
+//     sender, is put to every other party in a complaint that encloses the
+//     sender's signed envelope; they abort at once naming the sender
+//     (*Complaint records the accuser), instead of timing out and blaming the
+//     recipient's silence. A complaint proves what the accused sent, not
+//     always that it was wrong (see Runner); one that does not verify names
+//     its complainer.
 //   - The context's deadline bounds the run; on expiry the error names the
 //     parties whose messages are missing. That blame is observed, not proven:
 //     a crashed party and a withholding one look alike (errors.Is

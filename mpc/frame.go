@@ -60,3 +60,29 @@ func decodeEcho(b []byte) ([]echoEntry, error) {
 	}
 	return e.Entries, nil
 }
+
+// complaintRound is the round number of a complaint envelope. No protocol
+// round has number 0 (the runner refuses to send a message for it), so a
+// complainer's signature on a round-0 envelope cannot be taken for its
+// signature on a protocol message, nor the other way round.
+const complaintRound uint16 = 0
+
+// complaintBody is the payload of a complaint: the envelope the accused sent
+// the complainer, exactly as the accused signed it.
+type complaintBody struct {
+	_        struct{} `cbor:",toarray"`
+	Envelope []byte
+}
+
+// decodeComplaint parses a complaint's payload from a peer. It checks the
+// form only; the enclosed envelope is verified by the caller.
+func decodeComplaint(b []byte) ([]byte, error) {
+	var c complaintBody
+	if err := wire.Unmarshal(b, &c); err != nil {
+		return nil, err
+	}
+	if len(c.Envelope) == 0 {
+		return nil, fmt.Errorf("%w: complaint encloses no envelope", wire.ErrMalformed)
+	}
+	return c.Envelope, nil
+}

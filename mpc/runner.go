@@ -38,6 +38,37 @@ type Conn interface {
 var ErrRejected = errors.New("mpc: frame rejected")
 
 // Runner drives one party of one ceremony. Fill it in and call Run once.
+//
+// # Complaints
+//
+// A direct (pairwise) message is seen by its recipient alone. When the round
+// refuses one and blames its sender (at Store, or at Finalize for a culprit
+// that sent this party a direct message in that round), the recipient aborts
+// and sends every other party of the session a complaint: an envelope of its
+// own, signed with its identity key and bound to the session, that encloses
+// the accused's envelope exactly as the accused signed it (bound by that
+// signature to the session, round, sender and recipient). A party that
+// receives a complaint checks the complainer's signature, that the complaint
+// is for this session, and the accused's signature on a direct message of
+// this session addressed to the complainer; it then aborts at once naming the
+// accused, with a *Complaint (errors.Is ErrComplaint) recording the accuser
+// and the evidence, rather than waiting for its deadline to blame the
+// complainer's silence. A complaint that does not verify is the complainer's
+// deviation (ErrInvalidComplaint names it), and so is a complaint about this
+// party's own message: it knows what it sent. A complaint signed for another
+// session is refused (Rejected) like any frame of another session.
+//
+// Trust model: the other parties can prove that the accused sent that exact
+// message, so nobody can be named for a message it did not send. They cannot
+// always prove the message was wrong: checks that need the recipient's
+// secret state (the multiplication and OT-extension checks of threshold
+// ECDSA, the Γ-checks) cannot be re-run by anyone else. A malicious
+// complainer can therefore abort a ceremony by complaining about a valid
+// message (it could abort it anyway, by not answering) and get the accused
+// named by the others; the *Complaint in the error says whose word the blame
+// rests on, and a caller that excludes or bans parties on blame should weigh
+// it as a dispute between accuser and accused. Checks anyone can re-run stay
+// the protocol's job (mpc/dkg judges a complaint about a share publicly).
 type Runner struct {
 	Conn     Conn
 	Protocol string          // for errors and logs
@@ -259,6 +290,9 @@ func (st *run) abort(rnd uint16, sentinel error, reason string, culprits ...roun
 // send seals and sends messages a round produced.
 func (st *run) send(out []round.Message) error {
 	for _, m := range out {
+		if m.Round == complaintRound {
+			return fmt.Errorf("mpc: %s: round produced a message for round %d", st.Protocol, complaintRound)
+		}
 		m.Session, m.From = st.Session, st.Self
 		if err := st.sendOne(m, false); err != nil {
 			return err
@@ -343,6 +377,8 @@ func (st *run) accept(f transport.Frame) error {
 	case echo && !m.IsBroadcast():
 		st.reject(f.From, errors.New("direct echo"))
 		return nil
+	case m.Round == complaintRound && !echo:
+		return st.onComplaint(m)
 	case m.Round == 0 || m.Round > st.cur.Number()+maxRoundsAhead:
 		st.reject(f.From, fmt.Errorf("round %d out of range", m.Round))
 		return nil
@@ -398,7 +434,9 @@ func (st *run) process(in inbound) error {
 		}
 		return nil
 	case m.IsBroadcast() && !exp.Broadcast, !m.IsBroadcast() && !exp.Direct:
-		return st.abort(n, round.ErrMalformed, "message of a kind this round does not take", m.From)
+		err := st.abort(n, round.ErrMalformed, "message of a kind this round does not take", m.From)
+		st.complainAbout(err, &m)
+		return err
 	}
 	if m.IsBroadcast() {
 		st.bcast[m.From] = in
@@ -412,17 +450,21 @@ func (st *run) process(in inbound) error {
 	return st.store(m)
 }
 
-// store hands one message to the current round.
+// store hands one message to the current round. A direct message the round
+// refuses, blaming its sender, is put to the other parties in a complaint.
 func (st *run) store(m round.Message) error {
-	if err := st.cur.Store(m); err != nil {
-		var re *round.Error
-		if errors.As(err, &re) {
-			st.log().Warn("mpc: ceremony aborted", "protocol", st.Protocol, "session", st.Session, "round", st.cur.Number(), "culprits", re.Culprits)
-			return err
-		}
-		return st.abort(st.cur.Number(), fmt.Errorf("%w: %w", round.ErrMalformed, err), "round refused the message", m.From)
+	err := st.cur.Store(m)
+	if err == nil {
+		return nil
 	}
-	return nil
+	var re *round.Error
+	if errors.As(err, &re) {
+		st.log().Warn("mpc: ceremony aborted", "protocol", st.Protocol, "session", st.Session, "round", st.cur.Number(), "culprits", re.Culprits)
+	} else {
+		err = st.abort(st.cur.Number(), fmt.Errorf("%w: %w", round.ErrMalformed, err), "round refused the message", m.From)
+	}
+	st.complainAbout(err, &m)
+	return err
 }
 
 // storeHeld stores a broadcast round's messages once its echo has passed:
@@ -516,6 +558,7 @@ func (st *run) advance() (any, bool, error) {
 		if err != nil {
 			var re *round.Error
 			if errors.As(err, &re) {
+				st.complainAbout(err, nil)
 				return nil, false, err
 			}
 			return nil, false, fmt.Errorf("mpc: %s round %d: %w", st.Protocol, n, err)

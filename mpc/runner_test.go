@@ -309,8 +309,15 @@ func TestRunnerBlamesRoundRefusal(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), scaled(10*time.Second))
 	defer cancel()
 	res := c.run(ctx, conns, nil)
-	assertAbort(t, res[2].err, round.ErrMalformed, bad)
-	assertAbort(t, res[3].err, round.ErrMalformed, bad)
+	for _, id := range []round.PartyID{2, 3} {
+		// Each honest party names the sender, from its own check or from
+		// the other's complaint, whichever comes first.
+		var ae *AbortError
+		require.ErrorAs(t, res[id].err, &ae)
+		assert.Equal(t, []round.PartyID{bad}, ae.Culprits)
+		assert.True(t, errors.Is(res[id].err, round.ErrMalformed) || errors.Is(res[id].err, ErrComplaint), "party %d: %v", id, res[id].err)
+		assert.NotErrorIs(t, res[id].err, round.ErrDeadline)
+	}
 }
 
 func TestRunnerSessionAndMembership(t *testing.T) {
@@ -450,6 +457,300 @@ func FuzzDecodeFrame(f *testing.F) {
 					t.Fatal("echo entry with a bad digest accepted")
 				}
 			}
+		}
+	})
+}
+
+// relayProto is a two-round toy protocol whose first round is direct
+// messages only: a party that refuses one in round 1 leaves the others
+// waiting in round 2 for a broadcast it will never send. It refuses a
+// direct payload that is not 8 bytes, blaming the sender.
+type relayProto struct {
+	n     uint16
+	total uint64
+}
+
+func startRelay(self round.PartyID, parties []round.PartyID) (round.Round, []round.Message, error) {
+	var out []round.Message
+	for _, p := range parties {
+		if p != self {
+			out = append(out, round.Message{Round: 1, To: p, Payload: be(uint64(self) * 1000)})
+		}
+	}
+	return &relayProto{n: 1}, out, nil
+}
+
+func (r *relayProto) Number() uint16 { return r.n }
+func (r *relayProto) Expect() round.Expectation {
+	return round.Expectation{Direct: r.n == 1, Broadcast: r.n == 2}
+}
+func (r *relayProto) Store(m round.Message) error {
+	if len(m.Payload) != 8 {
+		return round.Blame("relay", r.n, round.ErrMalformed, "payload length", m.From)
+	}
+	r.total += binary.BigEndian.Uint64(m.Payload)
+	return nil
+}
+func (r *relayProto) Finalize() (round.Round, []round.Message, error) {
+	if r.n == 2 {
+		return &round.Output{Result: r.total}, nil, nil
+	}
+	return &relayProto{n: 2, total: r.total}, []round.Message{{Round: 2, To: round.Broadcast, Payload: be(r.total)}}, nil
+}
+
+func (c *cluster) runRelay(ctx context.Context, conns map[round.PartyID]Conn, skip round.PartyID, rejected func(round.PartyID, transport.NodeID, error)) map[round.PartyID]result {
+	return c.runProto(ctx, "relay", c.session, c.parties, conns, rejected, func(id round.PartyID) (round.Round, []round.Message, error) {
+		if id == skip {
+			return nil, nil, errors.New("not running")
+		}
+		return startRelay(id, c.parties)
+	})
+}
+
+// TestRunnerComplaintNamesSender: a direct message that only its recipient
+// can see is invalid. The recipient names the sender and complains; the
+// other honest party, which would otherwise wait for the recipient until its
+// deadline and then blame it, names the sender at once, with the accuser and
+// the sender's own signed envelope in the error.
+func TestRunnerComplaintNamesSender(t *testing.T) {
+	t.Parallel()
+	c := newCluster(t, 3)
+	bad := round.PartyID(1)
+	conns := map[round.PartyID]Conn{bad: &tamperConn{Conn: c.net.Endpoint(node(bad)), c: c, self: bad,
+		rewrite: func(to transport.NodeID, m round.Message, echo bool) (round.Message, bool) {
+			if m.Round == 1 && to == node(3) {
+				m.Payload = []byte{1} // party 3's round refuses this; party 2 never sees it
+			}
+			return m, true
+		}}}
+	// A deadline far beyond the test's running time: an abort that names
+	// the right party before it comes is the complaint's doing.
+	ctx, cancel := context.WithTimeout(context.Background(), scaled(time.Minute))
+	defer cancel()
+	res := c.runRelay(ctx, conns, 0, nil)
+	assertAbort(t, res[3].err, round.ErrMalformed, bad)
+	assert.NotErrorIs(t, res[3].err, ErrComplaint)
+
+	assertAbort(t, res[2].err, ErrComplaint, bad)
+	assert.NotErrorIs(t, res[2].err, round.ErrDeadline)
+	assert.Nil(t, res[2].out)
+	var cp *Complaint
+	require.ErrorAs(t, res[2].err, &cp)
+	assert.Equal(t, round.PartyID(3), cp.Accuser)
+	assert.Equal(t, bad, cp.Accused)
+	assert.Equal(t, uint16(1), cp.Round)
+	ring := round.Keyring{}
+	for _, p := range c.peers {
+		ring[p.ID] = p.Key
+	}
+	m, err := ring.VerifyEvidence(c.session, cp.Envelope)
+	require.NoError(t, err, "the evidence verifies under the accused's key")
+	assert.Equal(t, bad, m.From)
+	assert.Equal(t, round.PartyID(3), m.To)
+	assert.Equal(t, []byte{1}, m.Payload)
+}
+
+// TestRunnerComplaintVerification sends the running parties 1 and 2 a
+// complaint signed by party 3, which does not run, and checks who they name.
+func TestRunnerComplaintVerification(t *testing.T) {
+	t.Parallel()
+	const accuser = round.PartyID(3)
+	other := round.NewSessionID("relay", []byte("k"), []round.PartyID{1, 2, 3}, []byte("another session"))
+	// sealed is an envelope signed by signer claiming to come from party
+	// from, addressed to party to.
+	sealed := func(c *cluster, signer, from, to round.PartyID, sess round.SessionID, rnd uint16, payload []byte) []byte {
+		b, err := round.Seal(c.keys[signer], round.Message{Session: sess, Round: rnd, From: from, To: to, Payload: payload}, false)
+		require.NoError(t, err)
+		return b
+	}
+	genuine := func(c *cluster) []byte { return sealed(c, 1, 1, accuser, c.session, 1, be(1000)) }
+	body := func(env []byte) []byte {
+		b, err := wireMarshal(complaintBody{Envelope: env})
+		require.NoError(t, err)
+		return b
+	}
+	cases := []struct {
+		name string
+		// complaint returns the session the accuser signs the complaint
+		// for and its payload.
+		complaint func(c *cluster) (round.SessionID, []byte)
+		// want maps each running party to its culprits and sentinel; nil
+		// culprits mean the complaint is refused and the run reaches its
+		// deadline for want of party 3.
+		want map[round.PartyID]struct {
+			culprits []round.PartyID
+			sentinel error
+		}
+	}{
+		{"valid complaint", func(c *cluster) (round.SessionID, []byte) {
+			return c.session, body(genuine(c))
+		}, map[round.PartyID]struct {
+			culprits []round.PartyID
+			sentinel error
+		}{
+			// Party 2 cannot tell a true complaint from a false one and
+			// names the accused; party 1 knows its message was the
+			// protocol's and names the accuser.
+			1: {[]round.PartyID{accuser}, ErrInvalidComplaint},
+			2: {[]round.PartyID{1}, ErrComplaint},
+		}},
+		{"forged envelope", func(c *cluster) (round.SessionID, []byte) {
+			return c.session, body(sealed(c, accuser, 1, accuser, c.session, 1, []byte{1}))
+		}, map[round.PartyID]struct {
+			culprits []round.PartyID
+			sentinel error
+		}{
+			1: {[]round.PartyID{accuser}, round.ErrBadSignature},
+			2: {[]round.PartyID{accuser}, round.ErrBadSignature},
+		}},
+		{"enclosed envelope of another session", func(c *cluster) (round.SessionID, []byte) {
+			return c.session, body(sealed(c, 1, 1, accuser, other, 1, be(1000)))
+		}, map[round.PartyID]struct {
+			culprits []round.PartyID
+			sentinel error
+		}{
+			1: {[]round.PartyID{accuser}, ErrInvalidComplaint},
+			2: {[]round.PartyID{accuser}, ErrInvalidComplaint},
+		}},
+		{"enclosed message to another party", func(c *cluster) (round.SessionID, []byte) {
+			return c.session, body(sealed(c, 1, 1, 2, c.session, 1, be(1000)))
+		}, map[round.PartyID]struct {
+			culprits []round.PartyID
+			sentinel error
+		}{
+			1: {[]round.PartyID{accuser}, ErrInvalidComplaint},
+			2: {[]round.PartyID{accuser}, ErrInvalidComplaint},
+		}},
+		{"enclosed broadcast", func(c *cluster) (round.SessionID, []byte) {
+			return c.session, body(sealed(c, 1, 1, round.Broadcast, c.session, 2, be(1000)))
+		}, map[round.PartyID]struct {
+			culprits []round.PartyID
+			sentinel error
+		}{
+			1: {[]round.PartyID{accuser}, ErrInvalidComplaint},
+			2: {[]round.PartyID{accuser}, ErrInvalidComplaint},
+		}},
+		{"undecodable complaint", func(c *cluster) (round.SessionID, []byte) {
+			return c.session, []byte{1, 2, 3}
+		}, map[round.PartyID]struct {
+			culprits []round.PartyID
+			sentinel error
+		}{
+			1: {[]round.PartyID{accuser}, round.ErrMalformed},
+			2: {[]round.PartyID{accuser}, round.ErrMalformed},
+		}},
+		{"complaint for another session", func(c *cluster) (round.SessionID, []byte) {
+			return other, body(sealed(c, 1, 1, accuser, other, 1, be(1000)))
+		}, nil},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			c := newCluster(t, 3)
+			c.session = round.NewSessionID("relay", []byte("k"), c.parties, []byte(t.Name()))
+			sess, payload := tc.complaint(c)
+			complaint, err := round.Seal(c.keys[accuser], round.Message{Session: sess, Round: complaintRound, From: accuser, To: round.Broadcast, Payload: payload}, false)
+			require.NoError(t, err)
+			fr, err := encodeFrame(c.session, complaint)
+			require.NoError(t, err)
+			for _, p := range []round.PartyID{1, 2} {
+				require.NoError(t, c.net.Endpoint(node(accuser)).Send(context.Background(), node(p), fr))
+			}
+			var mu sync.Mutex
+			refused := map[round.PartyID]int{}
+			deadline := time.Minute
+			if tc.want == nil {
+				deadline = 300 * time.Millisecond
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), scaled(deadline))
+			defer cancel()
+			res := c.runRelay(ctx, nil, accuser, func(self round.PartyID, from transport.NodeID, err error) {
+				mu.Lock()
+				defer mu.Unlock()
+				if from == node(accuser) && errors.Is(err, ErrRejected) {
+					refused[self]++
+				}
+			})
+			for _, p := range []round.PartyID{1, 2} {
+				assert.Nil(t, res[p].out)
+				if tc.want == nil {
+					assertAbort(t, res[p].err, round.ErrDeadline, accuser)
+					assert.NotErrorIs(t, res[p].err, ErrComplaint)
+					assert.Equal(t, 1, refused[p], "party %d refused the complaint", p)
+					continue
+				}
+				w := tc.want[p]
+				assertAbort(t, res[p].err, w.sentinel, w.culprits...)
+				assert.NotErrorIs(t, res[p].err, round.ErrDeadline)
+				if slices.Equal(w.culprits, []round.PartyID{accuser}) {
+					assert.ErrorIs(t, res[p].err, ErrInvalidComplaint)
+				}
+			}
+		})
+	}
+}
+
+// TestRunnerRefusesRoundZero: round 0 is the complaints' own; a round that
+// emits a message for it is a programming error, not a complaint.
+func TestRunnerRefusesRoundZero(t *testing.T) {
+	t.Parallel()
+	c := newCluster(t, 2)
+	r := &Runner{Conn: c.net.Endpoint(node(1)), Protocol: "zero", Session: c.session, Self: 1, Identity: c.keys[1], Peers: c.peers}
+	first, _ := startSum(1, c.parties, 1)
+	_, err := r.Run(context.Background(), first, []round.Message{{Round: 0, To: round.Broadcast, Payload: be(1)}})
+	require.Error(t, err)
+	var ae *AbortError
+	assert.False(t, errors.As(err, &ae), "a local error blames nobody")
+}
+
+func FuzzComplaint(f *testing.F) {
+	c := newCluster(f, 3)
+	seal := func(signer, from, to round.PartyID) []byte {
+		b, err := round.Seal(c.keys[signer], round.Message{Session: c.session, Round: 1, From: from, To: to, Payload: be(7)}, false)
+		if err != nil {
+			f.Fatal(err)
+		}
+		return b
+	}
+	for _, env := range [][]byte{seal(1, 1, 3), seal(3, 1, 3), seal(2, 2, 3), seal(1, 1, 2)} {
+		b, err := wireMarshal(complaintBody{Envelope: env})
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	f.Add([]byte{})
+	ring := round.Keyring{}
+	for _, p := range c.peers {
+		ring[p.ID] = p.Key
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		r := &Runner{Conn: c.net.Endpoint(node(2)), Protocol: "fuzz", Session: c.session, Self: 2, Identity: c.keys[2], Peers: c.peers}
+		first, _ := startSum(2, c.parties, 2)
+		st, err := r.newRun(context.Background(), first)
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = st.onComplaint(round.Message{Session: c.session, From: 3, To: round.Broadcast, Payload: b})
+		var ae *AbortError
+		if !errors.As(err, &ae) || len(ae.Culprits) != 1 {
+			t.Fatalf("complaint %x: %v, want an abort naming one party", b, err)
+		}
+		if errors.Is(err, ErrInvalidComplaint) {
+			if ae.Culprits[0] != 3 {
+				t.Fatalf("an invalid complaint names %v, not its complainer", ae.Culprits)
+			}
+			return
+		}
+		// Accepted: the accused really signed a direct message of this
+		// session to the complainer.
+		var cp *Complaint
+		if !errors.As(err, &cp) || cp.Accused != ae.Culprits[0] || cp.Accuser != 3 {
+			t.Fatalf("accepted complaint without its record: %v", err)
+		}
+		m, err := ring.VerifyEvidence(c.session, cp.Envelope)
+		if err != nil || m.From != cp.Accused || m.To != 3 {
+			t.Fatalf("accepted complaint whose evidence does not hold: %v", err)
 		}
 	})
 }
