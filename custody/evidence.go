@@ -1,0 +1,307 @@
+package custody
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/cairn-mpc/cairn/chains"
+	"github.com/cairn-mpc/cairn/internal/wire"
+	"github.com/cairn-mpc/cairn/mpc"
+	"github.com/cairn-mpc/cairn/policy"
+)
+
+// SigningEvidence travels with every signing request to every signer
+// (mpc.SignRequest.Evidence), so that a signer's EvidenceGate can check for
+// itself that a user asked for exactly this signature and that the policies
+// allow it or its approvers approved it. It holds no secret.
+type SigningEvidence struct {
+	_         struct{} `cbor:",toarray"`
+	RequestID string
+	Kind      RequestKind
+	WalletID  string
+	// Initiator is the initiator's signed user action (authn.Evidence,
+	// binary) over Body.
+	Initiator []byte
+	// Body is the request exactly as the initiator signed it.
+	Body []byte
+	// Unsigned is the chain's unsigned transaction (Transfer,
+	// SignTransaction).
+	Unsigned []byte
+	// ApprovalID names the approval that held the request, if any.
+	ApprovalID string
+}
+
+// MarshalBinary encodes e (versioned deterministic CBOR).
+func (e *SigningEvidence) MarshalBinary() ([]byte, error) { return wire.Marshal((*evidenceWire)(e)) }
+
+// evidenceWire is SigningEvidence without its methods, for the codec.
+type evidenceWire SigningEvidence
+
+// UnmarshalBinary decodes e strictly; errors wrap ErrEvidence.
+func (e *SigningEvidence) UnmarshalBinary(b []byte) error {
+	if err := wire.Unmarshal(b, (*evidenceWire)(e)); err != nil {
+		return fmt.Errorf("%w: %w", ErrEvidence, err)
+	}
+	return nil
+}
+
+func (s *Service) signingEvidence(_ context.Context, r *Request, w *Wallet) ([]byte, error) {
+	e := SigningEvidence{RequestID: r.ID, Kind: r.Kind, WalletID: w.ID, Initiator: r.Evidence, Body: r.Body, Unsigned: r.Unsigned, ApprovalID: r.ApprovalID}
+	return e.MarshalBinary()
+}
+
+// GatePolicies is the signer's read-only view of policies;
+// *policy.Engine implements it.
+type GatePolicies interface {
+	Check(ctx context.Context, identity string, op policy.Operation) error
+	Recheck(ctx context.Context, a policy.Activity) (policy.Decision, error)
+	Approval(ctx context.Context, id string) (policy.Approval, error)
+}
+
+// GateConfig wires an EvidenceGate to the signer's own view of credentials,
+// wallets and policies: sources it trusts, not the coordinator. Every field
+// but Clock and MaxAge is required.
+type GateConfig struct {
+	Credentials CredentialSource
+	// Wallets gives a wallet's record: its key id, public key, network and
+	// tags. (*Service).Wallet implements it.
+	Wallets  func(ctx context.Context, id string) (*Wallet, error)
+	Policies GatePolicies
+	// Chains decodes payloads; adapters without a client suffice.
+	Chains *chains.Registry
+	// MaxAge bounds how long after its challenge expired a user action
+	// still authorises a signature (approvals can take a while); default
+	// 24 h.
+	MaxAge time.Duration
+	Clock  func() time.Time
+}
+
+// EvidenceGate is an mpc.Gate for signers: before a signer takes part, it
+// checks the SigningEvidence the request carries, so that a compromised
+// coordinator alone cannot obtain a signature. It requires that
+//   - the initiator's user action verifies under a credential the signer's
+//     source knows, owned by the initiator and not revoked, was signed for
+//     exactly this request body on this wallet, and is not older than
+//     MaxAge; and the initiator holds the operation's permission;
+//   - what is to be signed is derived from that body: the chain adapter
+//     decodes the unsigned transaction (which must move what the body
+//     says, to whom it says) or prepares the message, and the digest the
+//     signer is asked to sign is one of the results, under the wallet's key;
+//   - the policies, re-checked by the signer (policy.Engine.Recheck), allow
+//     the activity, or an approval the signer's policy source holds for this
+//     request is Approved and every decision's signed evidence verifies.
+//
+// What it cannot see: a compromised coordinator together with a
+// compromised policy store or credential source.
+type EvidenceGate struct {
+	cfg GateConfig
+}
+
+// NewEvidenceGate checks cfg and returns the gate.
+func NewEvidenceGate(cfg GateConfig) (*EvidenceGate, error) {
+	if cfg.Credentials == nil || cfg.Wallets == nil || cfg.Policies == nil || cfg.Chains == nil {
+		return nil, fmt.Errorf("%w: gate config: credentials, wallets, policies and chains are required", ErrInvalid)
+	}
+	if cfg.MaxAge <= 0 {
+		cfg.MaxAge = 24 * time.Hour
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = time.Now
+	}
+	return &EvidenceGate{cfg: cfg}, nil
+}
+
+// Approve implements mpc.Gate. Every refusal wraps ErrEvidence.
+func (g *EvidenceGate) Approve(ctx context.Context, req mpc.GateRequest) error {
+	if err := g.check(ctx, req); err != nil {
+		return fmt.Errorf("%w: %w", ErrEvidence, err)
+	}
+	return nil
+}
+
+func (g *EvidenceGate) check(ctx context.Context, req mpc.GateRequest) error {
+	if len(req.Evidence) == 0 {
+		return fmt.Errorf("no evidence")
+	}
+	var e SigningEvidence
+	if err := e.UnmarshalBinary(req.Evidence); err != nil {
+		return err
+	}
+	w, err := g.cfg.Wallets(ctx, e.WalletID)
+	if err != nil {
+		return err
+	}
+	if w.KeyID != req.KeyID {
+		return fmt.Errorf("wallet %s does not use key %s", w.ID, req.KeyID)
+	}
+	if string(w.PublicKey.Scheme) != string(req.Scheme) || (!req.Taproot && !bytes.Equal(w.PublicKey.Bytes, req.PublicKey)) {
+		return fmt.Errorf("the key to sign with is not wallet %s's", w.ID)
+	}
+	chain, err := g.cfg.Chains.Chain(w.Network)
+	if err != nil {
+		return err
+	}
+
+	// The initiator's signed action, over exactly this body.
+	var op policy.Operation
+	switch e.Kind {
+	case KindTransfer:
+		op = policy.OpWalletsTransfersCreate
+	case KindSignTransaction, KindSignMessage:
+		op = policy.OpWalletsSignaturesCreate
+	default:
+		return fmt.Errorf("request kind %q signs nothing", e.Kind)
+	}
+	ev, err := verifyEvidence(ctx, g.cfg.Credentials, "", e.Initiator)
+	if err != nil {
+		return fmt.Errorf("initiator's action: %w", err)
+	}
+	if err := ev.Binding.Matches(string(op), walletResource(w.ID), e.Body); err != nil {
+		return fmt.Errorf("initiator's action: %w", err)
+	}
+	if g.cfg.Clock().After(ev.Binding.ExpiresAt.Add(g.cfg.MaxAge)) {
+		return fmt.Errorf("initiator's action is older than %v", g.cfg.MaxAge)
+	}
+	if err := g.cfg.Policies.Check(ctx, ev.Principal, op); err != nil {
+		return err
+	}
+
+	// What is signed comes from the body.
+	digests, activity, err := g.derive(chain, w, &e)
+	if err != nil {
+		return err
+	}
+	if !containsDigest(digests, req) {
+		return fmt.Errorf("the digest to sign is not the request's")
+	}
+
+	// The policies, as the signer reads them.
+	a := policy.Activity{ID: e.RequestID, Kind: policy.WalletsSign, Initiator: ev.Principal, WalletID: w.ID, WalletTags: w.Tags, Network: w.Network}
+	switch e.Kind {
+	case KindTransfer:
+		a.Payload = policy.PayloadTransfer
+	case KindSignTransaction:
+		a.Payload = policy.PayloadTransaction
+	default:
+		a.Payload = policy.PayloadHash
+	}
+	if activity != nil && activity.Kind == chains.KindTransfer {
+		a.Asset, a.Amount, a.Recipient = activity.Asset.Symbol, activity.Amount, activity.Recipient
+	}
+	d, err := g.cfg.Policies.Recheck(ctx, a)
+	if err != nil {
+		return err
+	}
+	if d.Outcome == policy.OutcomeAllow {
+		return nil
+	}
+	return g.checkApproval(ctx, &e, a)
+}
+
+// derive decodes what the body asks to sign.
+func (g *EvidenceGate) derive(chain chains.Chain, w *Wallet, e *SigningEvidence) ([]chains.Digest, *chains.Activity, error) {
+	switch e.Kind {
+	case KindSignMessage:
+		var body SignMessageRequest
+		if err := strictJSON(e.Body, &body); err != nil || body.WalletID != w.ID {
+			return nil, nil, fmt.Errorf("body is not a signature request on wallet %s", w.ID)
+		}
+		d, err := messageDigest(chain, w, body.Format, body.Data)
+		if err != nil {
+			return nil, nil, err
+		}
+		return []chains.Digest{d}, nil, nil
+	case KindSignTransaction:
+		var body SignTransactionRequest
+		if err := strictJSON(e.Body, &body); err != nil || body.WalletID != w.ID {
+			return nil, nil, fmt.Errorf("body is not a transaction request on wallet %s", w.ID)
+		}
+		if !bytes.Equal(body.Payload, e.Unsigned) {
+			return nil, nil, fmt.Errorf("the transaction is not the one the initiator signed")
+		}
+	case KindTransfer:
+		var body TransferRequest
+		if err := strictJSON(e.Body, &body); err != nil || body.WalletID != w.ID || body.Amount == nil {
+			return nil, nil, fmt.Errorf("body is not a transfer on wallet %s", w.ID)
+		}
+		u, err := chain.Decode(w.PublicKey, e.Unsigned)
+		if err != nil {
+			return nil, nil, err
+		}
+		if err := sameTransfer(chain.Network(), &body, &u.Activity); err != nil {
+			return nil, nil, err
+		}
+		return u.Digests, &u.Activity, nil
+	}
+	u, err := chain.Decode(w.PublicKey, e.Unsigned)
+	if err != nil {
+		return nil, nil, err
+	}
+	return u.Digests, &u.Activity, nil
+}
+
+// sameTransfer checks that a decoded transaction moves what the body says.
+func sameTransfer(n chains.Network, body *TransferRequest, a *chains.Activity) error {
+	eq := func(x, y string) bool { return x == y }
+	if n.Family == chains.EVM { // hex addresses: case is only a checksum
+		eq = strings.EqualFold
+	}
+	switch {
+	case a.Kind != chains.KindTransfer:
+		return fmt.Errorf("the transaction is not a transfer")
+	case !eq(a.Recipient, body.To):
+		return fmt.Errorf("the transaction pays %s, not %s", a.Recipient, body.To)
+	case a.Amount == nil || a.Amount.Cmp(body.Amount) != 0:
+		return fmt.Errorf("the transaction moves another amount")
+	case body.Asset == "" && !a.Asset.IsNative(),
+		body.Asset != "" && body.Asset != a.Asset.Symbol && !eq(body.Asset, a.Asset.ID):
+		return fmt.Errorf("the transaction moves another asset")
+	}
+	return nil
+}
+
+func containsDigest(ds []chains.Digest, req mpc.GateRequest) bool {
+	for _, d := range ds {
+		if !bytes.Equal(d.Bytes, req.Message) || (d.Taproot != nil) != req.Taproot {
+			continue
+		}
+		if d.Taproot != nil && !bytes.Equal(d.Taproot.MerkleRoot, req.Merkle) {
+			continue
+		}
+		return true
+	}
+	return false
+}
+
+// checkApproval requires an approval, from the signer's own policy source,
+// approved for exactly this activity, every decision verified.
+func (g *EvidenceGate) checkApproval(ctx context.Context, e *SigningEvidence, a policy.Activity) error {
+	if e.ApprovalID == "" {
+		return fmt.Errorf("the policies require an approval and none is given")
+	}
+	ap, err := g.cfg.Policies.Approval(ctx, e.ApprovalID)
+	if err != nil {
+		return err
+	}
+	got := ap.Activity
+	switch {
+	case ap.Status != policy.ApprovalApproved:
+		return fmt.Errorf("approval %s is %s", ap.ID, ap.Status)
+	case got.ID != a.ID || got.WalletID != a.WalletID || got.Initiator != a.Initiator || got.Recipient != a.Recipient || got.Asset != a.Asset:
+		return fmt.Errorf("approval %s is for another activity", ap.ID)
+	case (got.Amount == nil) != (a.Amount == nil) || (got.Amount != nil && got.Amount.Cmp(a.Amount) != 0):
+		return fmt.Errorf("approval %s is for another amount", ap.ID)
+	}
+	return ap.Verify(ctx, ActionVerifier{Credentials: g.cfg.Credentials})
+}
+
+// strictJSON decodes a body the initiator signed, refusing unknown fields.
+func strictJSON(b []byte, v any) error {
+	d := json.NewDecoder(bytes.NewReader(b))
+	d.DisallowUnknownFields()
+	return d.Decode(v)
+}

@@ -1,0 +1,211 @@
+package custody
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/cairn-mpc/cairn/chains"
+	"github.com/cairn-mpc/cairn/mpc"
+	"github.com/cairn-mpc/cairn/mpc/frost"
+	"github.com/cairn-mpc/cairn/policy"
+	"github.com/cairn-mpc/cairn/store"
+)
+
+// activityOf is the normalised activity policies judge for r.
+func (s *Service) activityOf(ctx context.Context, r *Request) (policy.Activity, error) {
+	a := policy.Activity{ID: r.ID, Initiator: r.Initiator, Network: r.Network}
+	if r.Kind == KindCreateWallet {
+		a.Kind = policy.WalletsCreate
+		return a, nil
+	}
+	w, err := s.Wallet(ctx, r.WalletID)
+	if err != nil {
+		return a, err
+	}
+	a.Kind, a.WalletID, a.WalletTags = policy.WalletsSign, w.ID, w.Tags
+	switch {
+	case r.Kind == KindSignMessage:
+		a.Payload = policy.PayloadHash
+	case r.Kind == KindTransfer:
+		a.Payload = policy.PayloadTransfer
+	default:
+		a.Payload = policy.PayloadTransaction
+	}
+	if act := r.Activity; act != nil && act.Kind == chains.KindTransfer {
+		a.Asset, a.Amount, a.Recipient = act.Asset.Symbol, act.Amount, act.Recipient
+	}
+	return a, nil
+}
+
+// execute does what an approved request asks: a key generation, or the
+// signatures.
+func (s *Service) execute(ctx context.Context, r *Request) error {
+	if r.Kind == KindCreateWallet {
+		return s.generate(ctx, r)
+	}
+	w, err := s.Wallet(ctx, r.WalletID)
+	if err != nil {
+		return err
+	}
+	// Signing is stored before the first signature is asked for, so a
+	// restart never asks twice.
+	if err := s.step(ctx, r, transition{status: StatusSigning, kind: "request.signing"}, nil); err != nil {
+		return err
+	}
+	evidence, err := s.signingEvidence(ctx, r, w)
+	if err != nil {
+		return s.fail(ctx, r, err)
+	}
+	sigs := make([][]byte, 0, len(r.Digests))
+	var quorum []string
+	for _, d := range r.Digests {
+		req := mpc.SignRequest{KeyID: w.KeyID, Message: d.Bytes, Evidence: evidence}
+		if d.Taproot != nil {
+			req.Taproot = &frost.Taproot{MerkleRoot: d.Taproot.MerkleRoot}
+		}
+		sig, err := s.cfg.Coordinator.Sign(ctx, req)
+		if err != nil {
+			return s.fail(ctx, r, fmt.Errorf("signing: %w", err))
+		}
+		sigs = append(sigs, sig.Bytes)
+		for _, n := range sig.Signers {
+			quorum = append(quorum, string(n))
+		}
+	}
+	chain, err := s.cfg.Chains.Chain(r.Network)
+	if err != nil {
+		return s.fail(ctx, r, err)
+	}
+	var result []byte
+	var txID string
+	next, event := StatusSigned, "request.signed"
+	switch r.Kind {
+	case KindSignMessage:
+		var body SignMessageRequest
+		if err := json.Unmarshal(r.Body, &body); err != nil {
+			return s.fail(ctx, r, err)
+		}
+		if result, err = attachMessage(chain, w, body, sigs[0]); err != nil {
+			return s.fail(ctx, r, err)
+		}
+		next, event = StatusCompleted, "request.completed"
+	default:
+		tx, err := chain.Attach(&chains.Unsigned{Network: r.Network, Key: w.PublicKey, Payload: r.Unsigned, Digests: r.Digests}, sigs)
+		if err != nil {
+			return s.fail(ctx, r, err)
+		}
+		result, txID = tx.Raw, tx.ID
+		if r.Kind == KindSignTransaction && !s.wantsBroadcast(r) {
+			next, event = StatusCompleted, "request.completed"
+		}
+	}
+	return s.step(ctx, r, transition{status: next, kind: "request.signed", event: event, details: map[string]any{"signers": quorum, "txId": txID}},
+		func(n *Request) { n.Signatures, n.Result, n.TxID = sigs, result, txID })
+}
+
+func (s *Service) wantsBroadcast(r *Request) bool {
+	if r.Kind == KindTransfer {
+		return true
+	}
+	var body SignTransactionRequest
+	return json.Unmarshal(r.Body, &body) == nil && body.Broadcast
+}
+
+// attachMessage turns a message signature into the chain's presentation.
+func attachMessage(chain chains.Chain, w *Wallet, body SignMessageRequest, sig []byte) ([]byte, error) {
+	if body.Format == FormatHash {
+		return sig, nil
+	}
+	m, ok := chain.(chains.Messages)
+	if !ok {
+		return nil, fmt.Errorf("%w: %s signs no messages", chains.ErrUnsupported, w.Network)
+	}
+	u, err := m.PrepareMessage(w.PublicKey, body.Format, body.Data)
+	if err != nil {
+		return nil, err
+	}
+	return m.AttachMessage(u, sig)
+}
+
+// broadcast sends a signed transaction. Sending it again after a restart is
+// harmless: it is the same transaction.
+func (s *Service) broadcast(ctx context.Context, r *Request) error {
+	chain, err := s.cfg.Chains.Chain(r.Network)
+	if err != nil {
+		return err
+	}
+	if err := chain.Broadcast(ctx, &chains.Signed{Network: r.Network, ID: r.TxID, Raw: r.Result}); err != nil {
+		s.log.Warn("custody: broadcast failed; it will be retried", "request", r.ID, "err", err)
+		return fmt.Errorf("custody: broadcasting %s: %w", r.ID, err)
+	}
+	return s.step(ctx, r, transition{status: StatusBroadcasted, kind: "request.broadcasted", event: "request.broadcasted", details: map[string]any{"txId": r.TxID}}, nil)
+}
+
+// fail records a request as Failed with cause, and returns cause.
+func (s *Service) fail(ctx context.Context, r *Request, cause error) error {
+	if err := s.step(ctx, r, transition{status: StatusFailed, kind: "request.failed", event: "request.failed", reasons: []string{cause.Error()}}, nil); err != nil {
+		return errors.Join(cause, err)
+	}
+	return cause
+}
+
+// generate runs the DKG of a new wallet's key and stores the wallet.
+func (s *Service) generate(ctx context.Context, r *Request) error {
+	var body CreateWalletRequest
+	if err := json.Unmarshal(r.Body, &body); err != nil {
+		return s.fail(ctx, r, err)
+	}
+	chain, err := s.cfg.Chains.Chain(body.Network)
+	if err != nil {
+		return s.fail(ctx, r, err)
+	}
+	scheme, err := schemeFor(chain.Network(), body.Scheme)
+	if err != nil {
+		return s.fail(ctx, r, err)
+	}
+	key, err := s.cfg.Coordinator.GenerateKey(ctx, mpc.KeySpec{Scheme: mpc.Scheme(scheme), Threshold: s.cfg.Threshold, Signers: s.cfg.Signers})
+	if err != nil {
+		return s.fail(ctx, r, fmt.Errorf("key generation: %w", err))
+	}
+	pub := chains.PublicKey{Scheme: scheme, Bytes: key.PublicKey}
+	addr, err := chain.Address(pub)
+	if err != nil {
+		return s.fail(ctx, r, err)
+	}
+	w := &Wallet{
+		ID: r.WalletID, Name: body.Name, Network: body.Network, Tags: body.Tags, Address: addr, PublicKey: pub,
+		KeyID: key.ID, ExternalID: body.ExternalID, CreatedBy: r.Initiator, CreatedAt: s.now().UTC(),
+	}
+	// The wallet and the request's completion commit together: a restart
+	// before this point makes a new key, and no address was ever shown.
+	return s.step(ctx, r, transition{status: StatusCompleted, kind: "wallet.created", event: "wallet.created",
+		details: map[string]any{"walletId": w.ID, "address": addr, "keyId": key.ID, "scheme": scheme},
+		write:   func(tx store.Tx) error { return putJSON(tx, bucketWallets, w.ID, w) }}, nil)
+}
+
+// schemeFor is the key a network's wallets use: the one asked for, if the
+// family takes it, or the family's default.
+func schemeFor(n chains.Network, want chains.Scheme) (chains.Scheme, error) {
+	var allowed []chains.Scheme
+	switch n.Family {
+	case chains.EVM:
+		allowed = []chains.Scheme{chains.ECDSA}
+	case chains.Bitcoin:
+		allowed = []chains.Scheme{chains.ECDSA, chains.BIP340}
+	case chains.Solana:
+		allowed = []chains.Scheme{chains.Ed25519}
+	default:
+		return "", fmt.Errorf("%w: family %q", chains.ErrUnsupported, n.Family)
+	}
+	if want == "" {
+		return allowed[0], nil
+	}
+	for _, a := range allowed {
+		if a == want {
+			return a, nil
+		}
+	}
+	return "", fmt.Errorf("%w: %s wallets cannot use %s keys", ErrInvalid, n.Name, want)
+}
