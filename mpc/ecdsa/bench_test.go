@@ -11,12 +11,13 @@ import (
 	"github.com/cairn-mpc/cairn/mpc/round/roundtest"
 )
 
-// stats is what drive measures: the time spent in party 1's rounds, and
-// the payload bytes each party sends each other party (a broadcast counts
-// once per recipient).
+// stats is what drive measures: the time spent in party 1's rounds (wall
+// and process CPU time), and the payload bytes each party sends each other
+// party (a broadcast counts once per recipient).
 type stats struct {
-	self  time.Duration
-	bytes map[[2]round.PartyID]int
+	self    time.Duration
+	selfCPU time.Duration
+	bytes   map[[2]round.PartyID]int
 }
 
 // drive runs parties to completion in one process without envelopes, so
@@ -47,10 +48,11 @@ func drive(b *testing.B, parties map[round.PartyID]roundtest.Party, st *stats) m
 		route(parties[id].Out)
 	}
 	timed := func(id round.PartyID, f func() error) {
-		t0 := time.Now()
+		t0, c0 := time.Now(), processCPU()
 		err := f()
 		if id == 1 && st != nil {
 			st.self += time.Since(t0)
+			st.selfCPU += processCPU() - c0
 		}
 		if err != nil {
 			b.Fatal(err)
@@ -98,8 +100,16 @@ func drive(b *testing.B, parties map[round.PartyID]roundtest.Party, st *stats) m
 	return results
 }
 
-func report(b *testing.B, st *stats, n int, peers int) {
+// report adds ms/party and cpu-ms/party (party 1's share of the work, wall
+// and CPU time), B/party/peer, and cpu-ns/op: the process CPU time per
+// ceremony of all parties since cpu0, steadier than ns/op when other work
+// shares the machine.
+func report(b *testing.B, st *stats, n int, peers int, cpu0 time.Duration) {
 	b.ReportMetric(float64(st.self.Nanoseconds())/float64(n)/1e6, "ms/party")
+	b.ReportMetric(float64(st.selfCPU.Nanoseconds())/float64(n)/1e6, "cpu-ms/party")
+	if cpu0 >= 0 {
+		b.ReportMetric(float64((processCPU()-cpu0).Nanoseconds())/float64(n), "cpu-ns/op")
+	}
 	if st.bytes != nil {
 		total := 0
 		for k, v := range st.bytes {
@@ -116,6 +126,7 @@ func BenchmarkKeygen3of5(b *testing.B) {
 	net := roundtest.NewNetwork(parties)
 	st := &stats{bytes: map[[2]round.PartyID]int{}}
 	n := 0
+	cpu0 := processCPU()
 	for b.Loop() {
 		sess := freshSession(b, "ecdsa-keygen", parties)
 		start := map[round.PartyID]roundtest.Party{}
@@ -129,7 +140,7 @@ func BenchmarkKeygen3of5(b *testing.B) {
 		drive(b, start, st)
 		n++
 	}
-	report(b, st, n, 4)
+	report(b, st, n, 4, cpu0)
 }
 
 func BenchmarkSign3of5(b *testing.B) {
@@ -138,6 +149,7 @@ func BenchmarkSign3of5(b *testing.B) {
 	digest := sha256.Sum256([]byte("bench"))
 	st := &stats{bytes: map[[2]round.PartyID]int{}}
 	n := 0
+	cpu0 := processCPU()
 	for b.Loop() {
 		sess := freshSession(b, "ecdsa-sign", signers)
 		start := map[round.PartyID]roundtest.Party{}
@@ -154,7 +166,7 @@ func BenchmarkSign3of5(b *testing.B) {
 		}
 		n++
 	}
-	report(b, st, n, len(signers)-1)
+	report(b, st, n, len(signers)-1, cpu0)
 }
 
 func BenchmarkPresign3of5(b *testing.B) {
@@ -162,6 +174,7 @@ func BenchmarkPresign3of5(b *testing.B) {
 	signers := []round.PartyID{1, 3, 5}
 	st := &stats{bytes: map[[2]round.PartyID]int{}}
 	n := 0
+	cpu0 := processCPU()
 	for b.Loop() {
 		sess := freshSession(b, "ecdsa-presign", signers)
 		start := map[round.PartyID]roundtest.Party{}
@@ -175,7 +188,7 @@ func BenchmarkPresign3of5(b *testing.B) {
 		drive(b, start, st)
 		n++
 	}
-	report(b, st, n, len(signers)-1)
+	report(b, st, n, len(signers)-1, cpu0)
 }
 
 // BenchmarkOnline3of5 is the online step alone: each iteration consumes a
@@ -185,6 +198,7 @@ func BenchmarkOnline3of5(b *testing.B) {
 	signers := []round.PartyID{1, 3, 5}
 	digest := sha256.Sum256([]byte("bench online"))
 	st := &stats{bytes: map[[2]round.PartyID]int{}}
+	var allCPU time.Duration
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
@@ -200,12 +214,14 @@ func BenchmarkOnline3of5(b *testing.B) {
 		pres := drive(b, start, nil)
 		online := freshSession(b, "ecdsa-online", signers)
 		b.StartTimer()
+		c0 := processCPU()
 		start = map[round.PartyID]roundtest.Party{}
 		for _, id := range signers {
-			t0 := time.Now()
+			t0, c1 := time.Now(), processCPU()
 			r, out, err := NewOnlineSigning(keys[id], pres[id].(*Presignature), online, digest[:])
 			if id == 1 {
 				st.self += time.Since(t0)
+				st.selfCPU += processCPU() - c1
 			}
 			if err != nil {
 				b.Fatal(err)
@@ -213,9 +229,11 @@ func BenchmarkOnline3of5(b *testing.B) {
 			start[id] = roundtest.Party{Round: r, Out: out}
 		}
 		res := drive(b, start, st)
+		allCPU += processCPU() - c0
 		if _, ok := res[1].(*Signature); !ok {
 			b.Fatal("no signature")
 		}
 	}
-	report(b, st, b.N, len(signers)-1)
+	report(b, st, b.N, len(signers)-1, -1)
+	b.ReportMetric(float64(allCPU.Nanoseconds())/float64(b.N), "cpu-ns/op")
 }
