@@ -111,7 +111,8 @@ func seqKey(seq uint64) []byte {
 	return binary.BigEndian.AppendUint64(nil, seq)
 }
 
-// Append adds r to the log inside tx, the caller's write transaction, so
+// Append adds r to the log inside tx, the caller's write transaction on
+// Config.Store (a transaction of another store would split the log), so
 // that a state change and its audit entry commit together, or neither
 // does. It checks r first (see ErrInvalid) and writes nothing if r is
 // refused. The returned Entry is valid only if tx commits.
