@@ -186,11 +186,14 @@ func NewBaseReceiver(pair PairID, msg []byte, rand io.Reader) (*BaseReceiver, []
 	if _, err := B.SetBytes(pub.Bytes()); err != nil {
 		return nil, nil, fmt.Errorf("ot: unreachable: %w", err)
 	}
-	// points holds, for each i, a_i·G and a_i·G + B (the two candidates for
-	// A_i) and a_i·B (the pad's point), all encoded in one batch.
-	table := newFixedBase(&B)
-	points := make([]edwards25519.Point, 3*Kappa)
+	// points holds, for each i, A_i = a_i·G + ω_i·B and a_i·B (the pad's
+	// point), encoded in one batch. Both products use combs; ω_i·B is
+	// selected in constant time between the identity and B.
+	gTable, bTable := baseComb(), newComb(&B)
+	bNiels := bTable.table[0][0] // 1·B
+	points := make([]extended, 2*Kappa)
 	var a edwards25519.Scalar
+	var addend niels
 	for i := 0; i < Kappa; i++ {
 		s, err := group.RandomScalar(rnd)
 		if err != nil {
@@ -199,20 +202,21 @@ func NewBaseReceiver(pair PairID, msg []byte, rand io.Reader) (*BaseReceiver, []
 		if _, err := a.SetCanonicalBytes(s.Bytes()); err != nil {
 			return nil, nil, fmt.Errorf("ot: unreachable: %w", err)
 		}
-		points[3*i].ScalarBaseMult(&a)
-		points[3*i+1].Add(&points[3*i], &B)
-		table.mul(&points[3*i+2], &a)
+		e := radix16(&a)
+		gTable.mul(&points[2*i], &e)
+		addend.selectNiels(&bNiels, &identityNiels, int(r.delta[i/8]>>(i%8)&1))
+		points[2*i].addNiels(&addend)
+		bTable.mul(&points[2*i+1], &e)
+		clear(e[:])
 	}
 	a = edwards25519.Scalar{}
+	addend = niels{}
 	enc := encodeBatch(points)
 	clear(points)
 	choices := make([]byte, 0, Kappa*32)
 	for i := 0; i < Kappa; i++ {
-		// A_i = a_i·G + ω_i·B: the encoding is chosen in constant time.
-		A := enc[96*i : 96*i+32]
-		subtle.ConstantTimeCopy(int(r.delta[i/8]>>(i%8)&1), A, enc[96*i+32:96*i+64])
-		choices = append(choices, A...)
-		r.pads[i] = basePad(pair, i, enc[96*i+64:96*i+96])
+		choices = append(choices, enc[64*i:64*i+32]...)
+		r.pads[i] = basePad(pair, i, enc[64*i+32:64*i+64])
 	}
 	clear(enc)
 	out, err := wire.Marshal(baseChoiceMsg{A: choices})
@@ -239,16 +243,21 @@ func (s *BaseSender) Challenge(msg []byte) ([]byte, error) {
 	}
 	// For each i, b·A_i and b·A_i − b·B, encoded in one batch; b·A_i is
 	// computed as (b·8⁻¹)·(8·A_i) (decodeChoice).
-	points := make([]edwards25519.Point, 2*Kappa)
-	for i := 0; i < Kappa; i++ {
-		if err := decodeChoice(&points[2*i], m.A[32*i:32*i+32]); err != nil {
+	decoded := make([]edwards25519.Point, Kappa)
+	for i := range decoded {
+		if err := decodeChoice(&decoded[i], m.A[32*i:32*i+32]); err != nil {
 			return nil, fmt.Errorf("%w: ot: base-OT choice %d: %w", round.ErrMalformed, i, err)
 		}
 	}
-	for i := 0; i < Kappa; i++ {
-		points[2*i].ScalarMult(&s.bh, &points[2*i])
-		points[2*i+1].Subtract(&points[2*i], &s.bB)
+	points := make([]extended, 2*Kappa)
+	var P edwards25519.Point
+	for i := range decoded {
+		P.ScalarMult(&s.bh, &decoded[i])
+		points[2*i].fromPoint(&P)
+		P.Subtract(&P, &s.bB)
+		points[2*i+1].fromPoint(&P)
 	}
+	P = edwards25519.Point{}
 	enc := encodeBatch(points)
 	clear(points)
 	challenge := make([]byte, 0, Kappa*32)

@@ -3,6 +3,7 @@ package ot
 import (
 	"crypto/subtle"
 	"errors"
+	"sync"
 
 	"filippo.io/edwards25519"
 	"filippo.io/edwards25519/field"
@@ -12,12 +13,10 @@ import (
 // base OT does Kappa scalar multiplications per party, and three things
 // that the generic curve package does per point are done here once per batch.
 //
-//   - fixedBase: the receiver multiplies one point B by Kappa secret
+//   - comb: the receiver multiplies G and one point B by Kappa secret
 //     scalars. A table of the multiples (m+1)·16^k·B, built once, turns each
 //     product into 64 additions of constant-time table lookups, with no
-//     doublings: the comb method behind every fixed-base multiplication
-//     (Bernstein, Duif, Lange, Schwabe and Yang, "High-speed high-security
-//     signatures", §4, uses it for the Ed25519 base point).
+//     doublings.
 //   - encodeBatch: encoding a point costs a field inversion; Montgomery's
 //     trick (one inversion and three multiplications per point) encodes a
 //     whole batch for the price of one.
@@ -25,26 +24,127 @@ import (
 //     subgroup by the cofactor instead of being tested for membership, which
 //     costs a scalar multiplication per point (see decodeChoice).
 
-// fixedBase is a precomputed table for multiplying one point by secret
-// scalars in constant time: table[k][m] = (m+1)·16^k·P.
-type fixedBase struct {
-	table [64][8]edwards25519.Point
+// extended is a point in extended coordinates (X:Y:Z:T), with x = X/Z,
+// y = Y/Z and x·y = T/Z (Hisil, Wong, Carter and Dawson, "Twisted Edwards
+// Curves Revisited", ASIACRYPT 2008).
+type extended struct{ X, Y, Z, T field.Element }
+
+// niels is an affine point (x, y) as (y+x, y−x, 2d·x·y), the form in which
+// a table entry is added to an extended point with seven multiplications.
+type niels struct{ ypx, ymx, xy2d field.Element }
+
+var (
+	feOne = new(field.Element).One()
+	// d2 is 2d for the curve constant d = −121665/121666.
+	d2 = func() *field.Element {
+		num := new(field.Element).Mult32(feOne, 121665)
+		den := new(field.Element).Mult32(feOne, 121666)
+		d := new(field.Element).Multiply(num, den.Invert(den))
+		d.Negate(d)
+		return d.Add(d, d)
+	}()
+	identityNiels = niels{ypx: *feOne, ymx: *feOne}
+)
+
+func (v *extended) setIdentity() {
+	v.X.Zero()
+	v.Y.One()
+	v.Z.One()
+	v.T.Zero()
 }
 
-func newFixedBase(p *edwards25519.Point) *fixedBase {
-	f := &fixedBase{}
+func (v *extended) fromPoint(p *edwards25519.Point) {
+	X, Y, Z, T := p.ExtendedCoordinates()
+	v.X.Set(X)
+	v.Y.Set(Y)
+	v.Z.Set(Z)
+	v.T.Set(T)
+}
+
+// addNiels sets v = v + q: "madd-2008-hwcd-3" of Hisil et al. §3.2 for
+// a = −1 with Z₂ = 1 and k = 2d folded into q. The formulas are complete on
+// edwards25519, so no input needs a special case.
+func (v *extended) addNiels(q *niels) {
+	var a, b, c, d, e, f, g, h field.Element
+	a.Subtract(&v.Y, &v.X)
+	a.Multiply(&a, &q.ymx)
+	b.Add(&v.Y, &v.X)
+	b.Multiply(&b, &q.ypx)
+	c.Multiply(&v.T, &q.xy2d)
+	d.Add(&v.Z, &v.Z)
+	e.Subtract(&b, &a)
+	f.Subtract(&d, &c)
+	g.Add(&d, &c)
+	h.Add(&b, &a)
+	v.X.Multiply(&e, &f)
+	v.Y.Multiply(&g, &h)
+	v.T.Multiply(&e, &h)
+	v.Z.Multiply(&f, &g)
+}
+
+// selectNiels sets v = a if cond == 1 and b if cond == 0, in constant time.
+func (v *niels) selectNiels(a, b *niels, cond int) {
+	v.ypx.Select(&a.ypx, &b.ypx, cond)
+	v.ymx.Select(&a.ymx, &b.ymx, cond)
+	v.xy2d.Select(&a.xy2d, &b.xy2d, cond)
+}
+
+// condNeg negates v if cond == 1, in constant time: −(x, y) = (−x, y).
+func (v *niels) condNeg(cond int) {
+	v.ypx.Swap(&v.ymx, cond)
+	var neg field.Element
+	neg.Negate(&v.xy2d)
+	v.xy2d.Select(&neg, &v.xy2d, cond)
+}
+
+// toNiels converts points to niels form, with one inversion for all.
+func toNiels(points []edwards25519.Point, out []niels) {
+	ext := make([]extended, len(points))
+	for i := range points {
+		ext[i].fromPoint(&points[i])
+	}
+	x, y := affine(ext)
+	for i := range out {
+		out[i].ypx.Add(&y[i], &x[i])
+		out[i].ymx.Subtract(&y[i], &x[i])
+		out[i].xy2d.Multiply(&x[i], &y[i])
+		out[i].xy2d.Multiply(&out[i].xy2d, d2)
+	}
+}
+
+// comb is a precomputed table for multiplying one point P by secret scalars
+// in constant time: table[k][m] = (m+1)·16^k·P. A product is 64 additions
+// of table entries, one per signed radix-16 digit of the scalar, with no
+// doublings: the fixed-base comb that Ed25519 uses for its base point
+// (Bernstein, Duif, Lange, Schwabe and Yang, "High-speed high-security
+// signatures", CHES 2011, §4), here for any point.
+type comb struct {
+	table [64][8]niels
+}
+
+func newComb(p *edwards25519.Point) *comb {
+	points := make([]edwards25519.Point, 64*8)
 	var q edwards25519.Point
 	q.Set(p)
-	for k := range f.table {
-		row := &f.table[k]
+	for k := 0; k < 64; k++ {
+		row := points[8*k : 8*k+8]
 		row[0].Set(&q)
-		for m := 1; m < len(row); m++ {
+		for m := 1; m < 8; m++ {
 			row[m].Add(&row[m-1], &q)
 		}
 		q.Add(&row[7], &row[7]) // 16^(k+1)·P
 	}
-	return f
+	c := &comb{}
+	flat := make([]niels, 64*8)
+	toNiels(points, flat)
+	for k := range c.table {
+		copy(c.table[k][:], flat[8*k:8*k+8])
+	}
+	return c
 }
+
+// baseComb is the comb of the generator G.
+var baseComb = sync.OnceValue(func() *comb { return newComb(edwards25519.NewGeneratorPoint()) })
 
 // radix16 writes s as Σ e_k·16^k with digits e_k ∈ [−8, 8), the top one in
 // [0, 8]. The recoding runs in time independent of s: shifts and adds only.
@@ -63,69 +163,68 @@ func radix16(s *edwards25519.Scalar) (e [64]int8) {
 	return e
 }
 
-// mul sets v = s·P and returns v. Every table entry of every row is read and
-// the choice made with masks, so neither time nor memory access depends on
-// s.
-func (f *fixedBase) mul(v *edwards25519.Point, s *edwards25519.Scalar) *edwards25519.Point {
-	e := radix16(s)
-	var sel, neg edwards25519.Point
-	v.Set(edwards25519.NewIdentityPoint())
-	for k := range f.table {
+// mul sets v = s·P for the digits e = radix16(s). Every entry of every row
+// is read and the choice made with masks, so neither time nor memory access
+// depends on s.
+func (c *comb) mul(v *extended, e *[64]int8) {
+	var sel niels
+	v.setIdentity()
+	for k := range c.table {
 		d := e[k]
 		sign := d >> 7 // −1 if d < 0, else 0
 		abs := uint8((d ^ sign) - sign)
-		sel.Set(edwards25519.NewIdentityPoint())
-		for m := range f.table[k] {
-			sel.Select(&f.table[k][m], &sel, subtle.ConstantTimeByteEq(abs, uint8(m+1)))
+		sel = identityNiels
+		for m := range c.table[k] {
+			sel.selectNiels(&c.table[k][m], &sel, subtle.ConstantTimeByteEq(abs, uint8(m+1)))
 		}
-		neg.Negate(&sel)
-		sel.Select(&neg, &sel, int(sign&1))
-		v.Add(v, &sel)
+		sel.condNeg(int(sign & 1))
+		v.addNiels(&sel)
 	}
-	clear(e[:])
-	return v
 }
 
-// encodeBatch returns the RFC 8032 encodings of points, 32 bytes each, in
-// order. It computes what Point.Bytes does, with the inversions of all the
-// Z coordinates batched into one (Montgomery's trick); every step is
-// constant time, and Z is never zero for a point of the curve.
-func encodeBatch(points []edwards25519.Point) []byte {
+// affine returns the affine coordinates of points, with the inversions of
+// all the Z coordinates batched into one (Montgomery's trick: one inversion
+// and three multiplications per point). Every step is constant time, and Z
+// is never zero for a point of the curve.
+func affine(points []extended) (xs, ys []field.Element) {
 	n := len(points)
-	out := make([]byte, 32*n)
+	xs = make([]field.Element, n)
+	ys = make([]field.Element, n)
 	if n == 0 {
-		return out
+		return xs, ys
 	}
-	xs := make([]field.Element, n)
-	ys := make([]field.Element, n)
 	prefix := make([]field.Element, n) // prefix[i] = z_0·…·z_i
-	zs := make([]field.Element, n)
-	for i := range points {
-		X, Y, Z, _ := points[i].ExtendedCoordinates()
-		xs[i].Set(X)
-		ys[i].Set(Y)
-		zs[i].Set(Z)
-		if i == 0 {
-			prefix[0].Set(Z)
-		} else {
-			prefix[i].Multiply(&prefix[i-1], Z)
-		}
+	prefix[0].Set(&points[0].Z)
+	for i := 1; i < n; i++ {
+		prefix[i].Multiply(&prefix[i-1], &points[i].Z)
 	}
 	var inv, zInv field.Element
 	inv.Invert(&prefix[n-1]) // 1/(z_0·…·z_{n−1})
 	for i := n - 1; i >= 0; i-- {
 		if i > 0 {
 			zInv.Multiply(&inv, &prefix[i-1]) // 1/z_i
-			inv.Multiply(&inv, &zs[i])        // 1/(z_0·…·z_{i−1})
+			inv.Multiply(&inv, &points[i].Z)  // 1/(z_0·…·z_{i−1})
 		} else {
 			zInv.Set(&inv)
 		}
-		xs[i].Multiply(&xs[i], &zInv)
-		ys[i].Multiply(&ys[i], &zInv)
+		xs[i].Multiply(&points[i].X, &zInv)
+		ys[i].Multiply(&points[i].Y, &zInv)
+	}
+	return xs, ys
+}
+
+// encodeBatch returns the RFC 8032 encodings of points, 32 bytes each, in
+// order: what Point.Bytes computes, with one field inversion for the batch.
+func encodeBatch(points []extended) []byte {
+	out := make([]byte, 32*len(points))
+	xs, ys := affine(points)
+	for i := range points {
 		enc := out[32*i : 32*i+32]
 		copy(enc, ys[i].Bytes())
 		enc[31] |= byte(xs[i].IsNegative() << 7)
 	}
+	clear(xs)
+	clear(ys)
 	return out
 }
 

@@ -66,10 +66,19 @@ func order8(t testing.TB) *edwards25519.Point {
 	}
 }
 
-func TestFixedBaseMatchesScalarMult(t *testing.T) {
+// toPoint converts v for comparison, checking that it is on the curve.
+func toPoint(t testing.TB, v *extended) *edwards25519.Point {
+	t.Helper()
+	p, err := new(edwards25519.Point).SetExtendedCoordinates(&v.X, &v.Y, &v.Z, &v.T)
+	require.NoError(t, err)
+	return p
+}
+
+func TestCombMatchesScalarMult(t *testing.T) {
 	t.Parallel()
 	P := new(edwards25519.Point).ScalarBaseMult(randomEdScalar(t))
-	f := newFixedBase(P)
+	P.Add(P, order8(t)) // any point of the curve, not only of the subgroup
+	c := newComb(P)
 	minusOne := new(edwards25519.Scalar).Negate(smallScalar(t, 1))
 	scalars := []*edwards25519.Scalar{
 		edwards25519.NewScalar(), smallScalar(t, 1), smallScalar(t, 7), smallScalar(t, 8),
@@ -78,12 +87,52 @@ func TestFixedBaseMatchesScalarMult(t *testing.T) {
 	for range 64 {
 		scalars = append(scalars, randomEdScalar(t))
 	}
-	var got, want edwards25519.Point
+	var got extended
+	var want edwards25519.Point
 	for i, s := range scalars {
-		f.mul(&got, s)
+		e := radix16(s)
+		// s·P for a point outside the subgroup differs from s'·P for
+		// s' ≡ s mod ℓ, so compare with a multiplication by the same
+		// integer: ScalarMult uses the same reduced scalar.
+		c.mul(&got, &e)
 		want.ScalarMult(s, P)
-		assert.Equal(t, 1, got.Equal(&want), "scalar %d", i)
+		assert.Equal(t, 1, toPoint(t, &got).Equal(&want), "scalar %d", i)
+		baseComb().mul(&got, &e)
+		want.ScalarBaseMult(s)
+		assert.Equal(t, 1, toPoint(t, &got).Equal(&want), "base, scalar %d", i)
 	}
+}
+
+func TestAddNiels(t *testing.T) {
+	t.Parallel()
+	points := make([]edwards25519.Point, 6)
+	for i := range points {
+		points[i].ScalarBaseMult(randomEdScalar(t))
+	}
+	points[1].Set(edwards25519.NewIdentityPoint())
+	points[2].Set(order2(t))
+	points[3].Set(&points[0]) // doubling through the addition formula
+	ns := make([]niels, len(points))
+	toNiels(points, ns)
+	for i := range points {
+		for j := range points {
+			var v extended
+			v.fromPoint(&points[i])
+			v.addNiels(&ns[j])
+			want := new(edwards25519.Point).Add(&points[i], &points[j])
+			assert.Equal(t, 1, toPoint(t, &v).Equal(want), "%d + %d", i, j)
+			v.fromPoint(&points[i])
+			n := ns[j]
+			n.condNeg(1)
+			v.addNiels(&n)
+			want.Subtract(&points[i], &points[j])
+			assert.Equal(t, 1, toPoint(t, &v).Equal(want), "%d − %d", i, j)
+		}
+	}
+	var v extended
+	v.setIdentity()
+	v.addNiels(&identityNiels)
+	assert.Equal(t, 1, toPoint(t, &v).Equal(edwards25519.NewIdentityPoint()))
 }
 
 func TestRadix16(t *testing.T) {
@@ -121,7 +170,11 @@ func TestEncodeBatchMatchesBytes(t *testing.T) {
 		}
 	}
 	points[5].Set(edwards25519.NewIdentityPoint())
-	enc := encodeBatch(points)
+	ext := make([]extended, len(points))
+	for i := range points {
+		ext[i].fromPoint(&points[i])
+	}
+	enc := encodeBatch(ext)
 	require.Len(t, enc, 32*len(points))
 	for i := range points {
 		assert.Equal(t, points[i].Bytes(), enc[32*i:32*i+32], "point %d", i)
@@ -235,29 +288,31 @@ func TestBaseOTProjectsTorsion(t *testing.T) {
 	assert.NoError(t, err)
 }
 
-func BenchmarkFixedBase(b *testing.B) {
+func BenchmarkComb(b *testing.B) {
 	P := new(edwards25519.Point).ScalarBaseMult(randomEdScalar(b))
 	s := randomEdScalar(b)
+	e := radix16(s)
 	b.Run("table", func(b *testing.B) {
 		for b.Loop() {
-			newFixedBase(P)
+			newComb(P)
 		}
 	})
-	f := newFixedBase(P)
-	var v edwards25519.Point
+	c := newComb(P)
+	var v extended
 	b.Run("mul", func(b *testing.B) {
 		for b.Loop() {
-			f.mul(&v, s)
+			c.mul(&v, &e)
 		}
 	})
+	var p edwards25519.Point
 	b.Run("ScalarMult", func(b *testing.B) {
 		for b.Loop() {
-			v.ScalarMult(s, P)
+			p.ScalarMult(s, P)
 		}
 	})
 	b.Run("ScalarBaseMult", func(b *testing.B) {
 		for b.Loop() {
-			v.ScalarBaseMult(s)
+			p.ScalarBaseMult(s)
 		}
 	})
 }
