@@ -33,7 +33,7 @@ type fixture struct {
 	wallet              *custody.Wallet
 }
 
-func newFixture(t *testing.T, opts ...custodytest.Options) *fixture {
+func newFixture(t testing.TB, opts ...custodytest.Options) *fixture {
 	t.Helper()
 	env := custodytest.New(t, opts...)
 	f := &fixture{

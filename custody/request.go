@@ -74,7 +74,7 @@ type Request struct {
 	Body []byte `json:"body"`
 	// Evidence is the initiator's signed user action (authn.Evidence,
 	// binary).
-	Evidence []byte `json:"evidence"`
+	Evidence []byte `json:"evidence,omitempty"`
 	// Unsigned is the chain's unsigned encoding of what is signed.
 	Unsigned []byte `json:"unsigned,omitempty"`
 	// Digests are what the wallet's key signs, in order.
@@ -94,7 +94,7 @@ type Request struct {
 
 	// bodyHash and tokenHash support idempotent retries; see Service.
 	BodyHash  []byte `json:"bodyHash"`
-	TokenHash []byte `json:"tokenHash"`
+	TokenHash []byte `json:"tokenHash,omitempty"`
 }
 
 // Amount returns the activity's amount, or nil when unknown.

@@ -150,8 +150,11 @@ func New(cfg Config) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Webhook retries and signature timestamps run on real time: a
+	// receiver checks the timestamp against its own clock, and a test's
+	// frozen Clock must not stop deliveries.
 	bus, err := events.New(events.Config{
-		Store: cfg.Store, HTTPClient: cfg.HTTPClient, Clock: cfg.Clock, Logger: log,
+		Store: cfg.Store, HTTPClient: cfg.HTTPClient, Logger: log,
 		MinBackoff: cfg.WebhookMinBackoff, MaxBackoff: cfg.WebhookMaxBackoff,
 	})
 	if err != nil {

@@ -1,0 +1,120 @@
+package custody_test
+
+import (
+	"context"
+	"crypto/sha256"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/cairn-mpc/cairn/authn"
+	"github.com/cairn-mpc/cairn/chains"
+	"github.com/cairn-mpc/cairn/custody"
+	"github.com/cairn-mpc/cairn/custody/custodytest"
+	"github.com/cairn-mpc/cairn/mpc"
+)
+
+// evidenceOf is the evidence custody itself sends for r.
+func evidenceOf(t *testing.T, r *custody.Request) *custody.SigningEvidence {
+	t.Helper()
+	return &custody.SigningEvidence{RequestID: r.ID, Kind: r.Kind, WalletID: r.WalletID, Initiator: r.Evidence, Body: r.Body, Unsigned: r.Unsigned, ApprovalID: r.ApprovalID}
+}
+
+func encode(t *testing.T, e *custody.SigningEvidence) []byte {
+	t.Helper()
+	b, err := e.MarshalBinary()
+	require.NoError(t, err)
+	return b
+}
+
+// TestCoordinatorAloneGetsNothing: a coordinator that asks the signers
+// directly, with hand-made requests, obtains no signature unless a user
+// asked for exactly that one and the policies let it through.
+func TestCoordinatorAloneGetsNothing(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	coord := f.env.Cluster.Coordinator
+	chain := f.env.Chain.Chain
+
+	allowed, err := f.transfer(t, f.alice, payee, milliEther(10))
+	require.NoError(t, err)
+	require.Equal(t, custody.StatusBroadcasted, allowed.Status)
+	pending, err := f.transfer(t, f.alice, payee, custodytest.Ether(3))
+	require.NoError(t, err)
+	require.Equal(t, custody.StatusPending, pending.Status)
+
+	// The coordinator's own transaction: all the wallet's ether to it.
+	theft, err := chain.Transfer(ctx, chains.Transfer{From: f.wallet.PublicKey, To: blocked, Amount: custodytest.Ether(9)})
+	require.NoError(t, err)
+	other := sha256.Sum256([]byte("anything"))
+
+	forged := evidenceOf(t, allowed)
+	var ev authn.Evidence
+	require.NoError(t, ev.UnmarshalBinary(forged.Initiator))
+	ev.Signature[len(ev.Signature)/2] ^= 1
+	forged.Initiator, err = ev.MarshalBinary()
+	require.NoError(t, err)
+
+	swapped := evidenceOf(t, allowed)
+	swapped.Unsigned = theft.Payload
+
+	cases := []struct {
+		name     string
+		digest   []byte
+		evidence []byte
+	}{
+		{"no evidence", theft.Digests[0].Bytes, nil},
+		{"garbage evidence", theft.Digests[0].Bytes, []byte{1, 2, 3}},
+		{"a real request's evidence, another digest", other[:], encode(t, evidenceOf(t, allowed))},
+		{"a real request's evidence, the coordinator's transaction", theft.Digests[0].Bytes, encode(t, swapped)},
+		{"a forged initiator signature", allowed.Digests[0].Bytes, encode(t, forged)},
+		{"a request still waiting for approval", pending.Digests[0].Bytes, encode(t, evidenceOf(t, pending))},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			sig, err := coord.Sign(ctx, mpc.SignRequest{KeyID: f.wallet.KeyID, Message: c.digest, Evidence: c.evidence})
+			require.ErrorIs(t, err, mpc.ErrGateRefused)
+			assert.Nil(t, sig)
+			assert.Contains(t, err.Error(), "signing evidence refused")
+		})
+	}
+
+	// The control: the genuine evidence of an allowed request is enough,
+	// so the refusals above are the evidence's, not the gate's mood.
+	sig, err := coord.Sign(ctx, mpc.SignRequest{KeyID: f.wallet.KeyID, Message: allowed.Digests[0].Bytes, Evidence: encode(t, evidenceOf(t, allowed))})
+	require.NoError(t, err)
+	assert.Len(t, sig.Bytes, 65)
+
+	// And once approved, the pending request's evidence is too.
+	_, err = f.bob.Approve(t, pending.ApprovalID, "ok")
+	require.NoError(t, err)
+	sig, err = coord.Sign(ctx, mpc.SignRequest{KeyID: f.wallet.KeyID, Message: pending.Digests[0].Bytes, Evidence: encode(t, evidenceOf(t, pending))})
+	require.NoError(t, err)
+	assert.Len(t, sig.Bytes, 65)
+}
+
+// FuzzSigningEvidence: the signers' decoder of evidence never panics and
+// accepts only what re-encodes to the same bytes.
+func FuzzSigningEvidence(f *testing.F) {
+	seed := &custody.SigningEvidence{RequestID: "req_1", Kind: custody.KindTransfer, WalletID: "wal_1", Initiator: []byte{1}, Body: []byte(`{}`), Unsigned: []byte{2}, ApprovalID: "ap-1"}
+	b, err := seed.MarshalBinary()
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(b)
+	f.Add([]byte{})
+	f.Add([]byte{1, 0x80})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var e custody.SigningEvidence
+		if err := e.UnmarshalBinary(b); err != nil {
+			if !assert.ErrorIs(t, err, custody.ErrEvidence) {
+				t.FailNow()
+			}
+			return
+		}
+		again, err := e.MarshalBinary()
+		require.NoError(t, err)
+		assert.Equal(t, b, again)
+	})
+}
