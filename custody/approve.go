@@ -81,11 +81,11 @@ func (s *Service) settle(ctx context.Context, a policy.Approval) (*Request, erro
 	if err != nil {
 		return nil, err
 	}
-	if !s.claim(id) {
-		r, err := s.Request(ctx, id)
-		return r, err
+	release, err := s.acquire(ctx, id)
+	if err != nil {
+		return nil, err
 	}
-	defer s.release(id)
+	defer release()
 	r, err := s.Request(ctx, id)
 	if err != nil || r.Status != StatusPending {
 		return r, err
@@ -160,10 +160,11 @@ func (s *Service) Resume(ctx context.Context) error {
 }
 
 func (s *Service) resumeOne(ctx context.Context, id string) error {
-	if !s.claim(id) {
-		return nil
+	release, err := s.acquire(ctx, id)
+	if err != nil {
+		return err
 	}
-	defer s.release(id)
+	defer release()
 	r, err := s.Request(ctx, id)
 	if err != nil {
 		return err

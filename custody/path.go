@@ -64,14 +64,16 @@ func (s *Service) submit(ctx context.Context, tok authn.Token, sub submission) (
 	r.Kind, r.ExternalID, r.Initiator = sub.kind, sub.externalID, v.principal
 	r.Body, r.Evidence, r.BodyHash, r.TokenHash = sub.action.Payload, v.evidence, bodyHash, tokenHash
 	r.Status, r.CreatedAt, r.UpdatedAt = StatusSubmitted, now, now
+	// Claimed before it is stored, so Run cannot take it up meanwhile.
+	release, err := s.acquire(ctx, r.ID)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
 	if err := s.create(ctx, r, v.evidence); err != nil {
 		return nil, err
 	}
 	s.log.Info("custody: request submitted", "request", r.ID, "kind", r.Kind, "initiator", r.Initiator)
-	if !s.claim(r.ID) {
-		return r, nil
-	}
-	defer s.release(r.ID)
 	return s.advance(ctx, r)
 }
 

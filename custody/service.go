@@ -103,7 +103,7 @@ type Service struct {
 	events *events.Bus
 
 	mu   sync.Mutex
-	busy map[string]bool // requests being driven, so no two goroutines drive one
+	busy map[string]chan struct{} // requests being driven, closed when released
 }
 
 // Store buckets.
@@ -160,7 +160,7 @@ func New(cfg Config) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Service{cfg: cfg, log: log, now: cfg.Clock, audit: al, events: bus, busy: map[string]bool{}}, nil
+	return &Service{cfg: cfg, log: log, now: cfg.Clock, audit: al, events: bus, busy: map[string]chan struct{}{}}, nil
 }
 
 // Run resumes the requests a restart interrupted, then until ctx ends
@@ -254,21 +254,31 @@ func (s *Service) newID(prefix string) string {
 
 func hashOf(b []byte) []byte { h := sha256.Sum256(b); return h[:] }
 
-// claim marks a request as being driven; false if another goroutine is.
-func (s *Service) claim(id string) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.busy[id] {
-		return false
+// acquire waits until no other goroutine drives request id, then claims
+// it: one goroutine at a time drives a request. Call the returned release
+// when done.
+func (s *Service) acquire(ctx context.Context, id string) (release func(), err error) {
+	for {
+		s.mu.Lock()
+		done, busy := s.busy[id]
+		if !busy {
+			done = make(chan struct{})
+			s.busy[id] = done
+			s.mu.Unlock()
+			return func() {
+				s.mu.Lock()
+				delete(s.busy, id)
+				s.mu.Unlock()
+				close(done)
+			}, nil
+		}
+		s.mu.Unlock()
+		select {
+		case <-done:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
 	}
-	s.busy[id] = true
-	return true
-}
-
-func (s *Service) release(id string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	delete(s.busy, id)
 }
 
 func getJSON(tx store.Tx, bucket, key string, v any) error {

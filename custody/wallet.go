@@ -34,6 +34,9 @@ type Wallet struct {
 
 // Transfer moves an asset out of w.
 func (w *Wallet) Transfer(ctx context.Context, tok authn.Token, r TransferRequest) (*Request, error) {
+	if w.svc == nil {
+		return nil, errDetached
+	}
 	if r.WalletID == "" {
 		r.WalletID = w.ID
 	}
@@ -42,6 +45,9 @@ func (w *Wallet) Transfer(ctx context.Context, tok authn.Token, r TransferReques
 
 // SignTransaction signs (and, if asked, broadcasts) a transaction of w.
 func (w *Wallet) SignTransaction(ctx context.Context, tok authn.Token, r SignTransactionRequest) (*Request, error) {
+	if w.svc == nil {
+		return nil, errDetached
+	}
 	if r.WalletID == "" {
 		r.WalletID = w.ID
 	}
@@ -50,6 +56,9 @@ func (w *Wallet) SignTransaction(ctx context.Context, tok authn.Token, r SignTra
 
 // SignMessage signs a message or a hash with w's key.
 func (w *Wallet) SignMessage(ctx context.Context, tok authn.Token, r SignMessageRequest) (*Request, error) {
+	if w.svc == nil {
+		return nil, errDetached
+	}
 	if r.WalletID == "" {
 		r.WalletID = w.ID
 	}
@@ -58,8 +67,13 @@ func (w *Wallet) SignMessage(ctx context.Context, tok authn.Token, r SignMessage
 
 // Requests lists w's requests, oldest first.
 func (w *Wallet) Requests(ctx context.Context) ([]*Request, error) {
+	if w.svc == nil {
+		return nil, errDetached
+	}
 	return w.svc.Requests(ctx, RequestFilter{WalletID: w.ID})
 }
+
+var errDetached = fmt.Errorf("%w: a wallet record read from the store, not from a Service", ErrInvalid)
 
 // CreateWallet asks for a new wallet. The key generation runs once the
 // request is allowed (or approved, under a Wallets:Create policy that asks
@@ -211,12 +225,26 @@ func (s *Service) walletChain(ctx context.Context, id string) (*Wallet, chains.C
 
 // Wallet returns the wallet with id, or ErrUnknownWallet.
 func (s *Service) Wallet(ctx context.Context, id string) (*Wallet, error) {
-	var w Wallet
-	if err := s.cfg.Store.View(ctx, func(tx store.Tx) error { return getJSON(tx, bucketWallets, id, &w) }); err != nil {
-		return nil, notFound(err, ErrUnknownWallet, id)
+	w, err := StoreWallets(s.cfg.Store)(ctx, id)
+	if err != nil {
+		return nil, err
 	}
 	w.svc = s
-	return &w, nil
+	return w, nil
+}
+
+// StoreWallets reads wallet records straight from a custody store, for an
+// EvidenceGate built before the Service (the signers exist before the
+// coordinator the service needs). The records' operation methods are not
+// usable; they return ErrInvalid.
+func StoreWallets(st store.Store) func(ctx context.Context, id string) (*Wallet, error) {
+	return func(ctx context.Context, id string) (*Wallet, error) {
+		var w Wallet
+		if err := st.View(ctx, func(tx store.Tx) error { return getJSON(tx, bucketWallets, id, &w) }); err != nil {
+			return nil, notFound(err, ErrUnknownWallet, id)
+		}
+		return &w, nil
+	}
 }
 
 // Wallets lists the wallets, oldest first.

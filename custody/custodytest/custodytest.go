@@ -88,7 +88,7 @@ type Env struct {
 	Admin *User
 
 	mu      sync.Mutex
-	service *custody.Service // what the gates read wallets from
+	service *custody.Service // the running one
 	stop    func()           // stops service's Run
 }
 
@@ -136,12 +136,7 @@ func New(t testing.TB, opts ...Options) *Env {
 		mo.Gate = func(transport.NodeID) mpc.Gate {
 			gate, err := custody.NewEvidenceGate(custody.GateConfig{
 				Credentials: env.Authn, Policies: env.Policies, Chains: registry, Clock: env.Clock.Now,
-				Wallets: func(ctx context.Context, id string) (*custody.Wallet, error) {
-					env.mu.Lock()
-					svc := env.service
-					env.mu.Unlock()
-					return svc.Wallet(ctx, id)
-				},
+				Wallets: custody.StoreWallets(st),
 			})
 			must(t, err)
 			return gate
@@ -165,8 +160,8 @@ func New(t testing.TB, opts ...Options) *Env {
 
 // Start stops the running service, as a crash would (requests in flight
 // stay as the store has them), and starts a new one on cfg over the same
-// stores: a restart. The new service is the one Service returns and the
-// gates read wallets from, and it runs until the test ends. Start does not
+// stores: a restart. The new service becomes Env.Service and runs until
+// the test ends. Start does not
 // resume requests itself: Run does, concurrently; call Resume to wait for
 // it.
 func (e *Env) Start(t testing.TB, cfg custody.Config) *custody.Service {
