@@ -31,7 +31,6 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
@@ -338,20 +337,12 @@ func deploy(ctx context.Context) (d *deployment, err error) {
 	}
 
 	// Each signer's gate checks the evidence behind a signature against
-	// credentials, policies and wallets. It reads wallets from the custody
-	// service, which needs the coordinator, which needs the signers: the
-	// gate looks the service up when asked to sign, by which time it exists.
-	var service atomic.Pointer[custody.Service]
+	// its own view of credentials, policies and wallets (here the shared
+	// store; in production, a replica the coordinator cannot write).
 	newGate := func() (mpc.Gate, error) {
 		return custody.NewEvidenceGate(custody.GateConfig{
 			Credentials: d.authn, Policies: policies, Chains: registry,
-			Wallets: func(ctx context.Context, id string) (*custody.Wallet, error) {
-				svc := service.Load()
-				if svc == nil {
-					return nil, errors.New("custody service not started")
-				}
-				return svc.Wallet(ctx, id)
-			},
+			Wallets: custody.StoreWallets(st),
 		})
 	}
 	coord, nodes, err := d.startCluster(ctx, newGate)
@@ -366,7 +357,6 @@ func deploy(ctx context.Context) (d *deployment, err error) {
 	if err != nil {
 		return d, err
 	}
-	service.Store(d.svc)
 	d.wg.Go(func() { _ = d.svc.Run(ctx) })
 	return d, nil
 }
