@@ -11,6 +11,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -48,6 +49,28 @@ func TestSignatures(t *testing.T) {
 	addr, err := evm.RecoverAddress(evm.PersonalMessageHash(msg), r.Result)
 	require.NoError(t, err)
 	assert.Equal(t, f.wallet.Address, addr.Hex(), "EIP-191 signature recovers to the wallet")
+
+	// EIP-712 typed data (the EIP's own example, moved to chain 1337),
+	// signed by the wallet.
+	raw, err := os.ReadFile("../chains/evm/testdata/eip712.json")
+	require.NoError(t, err)
+	var vector struct {
+		TypedData json.RawMessage `json:"typedData"`
+	}
+	require.NoError(t, json.Unmarshal(raw, &vector))
+	// On this chain: the adapter refuses a domain of another chain id.
+	vector.TypedData = bytes.Replace(vector.TypedData, []byte(`"chainId": 1,`), []byte(`"chainId": 1337,`), 1)
+	r, err = custodytest.Do(t, f.alice, custody.SignMessageRequest{WalletID: f.wallet.ID, Format: evm.TypedData, Data: vector.TypedData}, svc.SignMessage)
+	require.NoError(t, err)
+	require.Equal(t, custody.StatusPending, r.Status)
+	d, err = f.bob.Approve(t, r.ApprovalID, "permit")
+	require.NoError(t, err)
+	require.Equal(t, custody.StatusCompleted, d.Request.Status, "reasons: %v", d.Request.Reasons)
+	hash, _, err := evm.TypedDataHash(vector.TypedData)
+	require.NoError(t, err)
+	addr, err = evm.RecoverAddress(hash, d.Request.Result)
+	require.NoError(t, err)
+	assert.Equal(t, f.wallet.Address, addr.Hex(), "EIP-712 signature recovers to the wallet")
 
 	sol, err := custodytest.Do(t, f.alice, custody.CreateWalletRequest{Network: custodytest.SolanaNetwork, Name: "sol"}, svc.CreateWallet)
 	require.NoError(t, err)
