@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"maps"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -141,6 +142,118 @@ func BenchmarkKeygen3of5(b *testing.B) {
 		n++
 	}
 	report(b, st, n, 4, cpu0)
+}
+
+// driveParallel runs parties to completion in lock step, every party's
+// Store and Finalize calls of a round in a goroutine of its own, so that
+// the parties share the machine's cores as separate processes would. The
+// protocols here expect a message from every other party in every round.
+func driveParallel(b *testing.B, parties map[round.PartyID]roundtest.Party) map[round.PartyID]any {
+	ids := slices.Sorted(maps.Keys(parties))
+	cur := map[round.PartyID]round.Round{}
+	inbox := map[round.PartyID][]round.Message{}
+	route := func(out []round.Message) {
+		for _, m := range out {
+			for _, to := range ids {
+				if to != m.From && (m.IsBroadcast() || m.To == to) {
+					inbox[to] = append(inbox[to], m)
+				}
+			}
+		}
+	}
+	for _, id := range ids {
+		cur[id] = parties[id].Round
+		route(parties[id].Out)
+	}
+	results := map[round.PartyID]any{}
+	for len(results) < len(ids) {
+		outs := make([][]round.Message, len(ids))
+		next := make([]round.Round, len(ids))
+		errs := make([]error, len(ids))
+		var wg sync.WaitGroup
+		for k, id := range ids {
+			r := cur[id]
+			if r == nil {
+				continue
+			}
+			msgs := inbox[id]
+			inbox[id] = nil
+			wg.Go(func() {
+				for _, m := range msgs {
+					if errs[k] = r.Store(m); errs[k] != nil {
+						return
+					}
+				}
+				next[k], outs[k], errs[k] = r.Finalize()
+			})
+		}
+		wg.Wait()
+		for k, id := range ids {
+			if errs[k] != nil {
+				b.Fatal(errs[k])
+			}
+			if cur[id] == nil {
+				continue
+			}
+			if o, ok := next[k].(*round.Output); ok {
+				results[id], cur[id] = o.Result, nil
+			} else {
+				cur[id] = next[k]
+			}
+			route(outs[k])
+		}
+	}
+	return results
+}
+
+// BenchmarkKeygen3of5Parallel is BenchmarkKeygen3of5 with the five parties
+// in goroutines of their own: ns/op is the wall time of the ceremony in one
+// process on all the machine's cores.
+func BenchmarkKeygen3of5Parallel(b *testing.B) {
+	parties := ids(5)
+	net := roundtest.NewNetwork(parties)
+	cpu0 := processCPU()
+	for b.Loop() {
+		sess := freshSession(b, "ecdsa-keygen", parties)
+		start := map[round.PartyID]roundtest.Party{}
+		for _, id := range parties {
+			r, out, err := NewKeygen(KeygenConfig{Session: sess, Self: id, Parties: parties, Threshold: 3, Evidence: net.Keyring})
+			if err != nil {
+				b.Fatal(err)
+			}
+			start[id] = roundtest.Party{Round: r, Out: out}
+		}
+		res := driveParallel(b, start)
+		if _, ok := res[1].(*KeyShare); !ok {
+			b.Fatal("no key share")
+		}
+	}
+	b.ReportMetric(float64((processCPU()-cpu0).Nanoseconds())/float64(b.N), "cpu-ns/op")
+}
+
+// BenchmarkSign3of5Parallel is BenchmarkSign3of5 with the three signers in
+// goroutines of their own (wall time on all cores).
+func BenchmarkSign3of5Parallel(b *testing.B) {
+	keys := cachedKeys(b, 3, 5)
+	signers := []round.PartyID{1, 3, 5}
+	digest := sha256.Sum256([]byte("bench"))
+	cpu0 := processCPU()
+	for b.Loop() {
+		sess := freshSession(b, "ecdsa-sign", signers)
+		start := map[round.PartyID]roundtest.Party{}
+		for _, id := range signers {
+			r, out, err := NewSigning(keys[id], SignRequest{Session: sess, Signers: signers, Digest: digest[:]}, Config{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			start[id] = roundtest.Party{Round: r, Out: out}
+		}
+		res := driveParallel(b, start)
+		if _, ok := res[1].(*Signature); !ok {
+			b.Fatal("no signature")
+		}
+	}
+	b.ReportMetric(float64((processCPU()-cpu0).Nanoseconds())/float64(b.N), "cpu-ns/op")
 }
 
 func BenchmarkSign3of5(b *testing.B) {
