@@ -74,6 +74,12 @@ type Config struct {
 	// It may be the store policy and authn use (the buckets are distinct).
 	Store store.Store
 
+	// Presignatures is how many ECDSA presignatures Run keeps ready for
+	// each ECDSA wallet, when the Coordinator can presign (*mpc.Coordinator
+	// can): a transfer then needs the signers' one online round instead of
+	// three. Zero keeps none.
+	Presignatures int
+
 	// Confirmations a transaction needs to be Confirmed; default 1.
 	Confirmations uint64
 	// PollInterval is how often Run checks broadcast transactions and
@@ -104,6 +110,8 @@ type Service struct {
 
 	mu   sync.Mutex
 	busy map[string]chan struct{} // requests being driven, closed when released
+
+	presigning sync.Mutex
 }
 
 // Store buckets.
@@ -189,8 +197,47 @@ func (s *Service) Run(ctx context.Context) error {
 			if err := s.Poll(ctx); err != nil && ctx.Err() == nil {
 				s.log.Warn("custody: poll", "err", err)
 			}
+			if err := s.FillPresignatures(ctx); err != nil && ctx.Err() == nil {
+				s.log.Warn("custody: presignatures", "err", err)
+			}
 		}
 	}
+}
+
+// Presigner is a Coordinator that makes ECDSA presignatures ahead of the
+// message; *mpc.Coordinator implements it.
+type Presigner interface {
+	Presign(ctx context.Context, keyID string, n int) (int, error)
+	PresignCount(ctx context.Context, keyID string) (int, error)
+}
+
+// FillPresignatures fills every ECDSA wallet's presignature pool to
+// Config.Presignatures; Run calls it every PollInterval.
+func (s *Service) FillPresignatures(ctx context.Context) error {
+	p, ok := s.cfg.Coordinator.(Presigner)
+	if !ok || s.cfg.Presignatures <= 0 {
+		return nil
+	}
+	s.presigning.Lock() // two fillers would both see a pool short
+	defer s.presigning.Unlock()
+	ws, err := s.Wallets(ctx)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, w := range ws {
+		if w.PublicKey.Scheme != chains.ECDSA {
+			continue
+		}
+		have, err := p.PresignCount(ctx, w.KeyID)
+		if err == nil && have < s.cfg.Presignatures {
+			_, err = p.Presign(ctx, w.KeyID, s.cfg.Presignatures-have)
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("custody: presigning for wallet %s: %w", w.ID, err))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // Events returns the event bus: subscribe in process, or add webhooks.

@@ -226,3 +226,25 @@ func TestWebhooks(t *testing.T) {
 	h := events.Sign(secret, time.Unix(1, 0), []byte("{}"))
 	assert.True(t, strings.Contains(h, hex.EncodeToString(mac.Sum(nil))))
 }
+
+// TestPresignatures: with a pool configured, a transfer is signed from a
+// presignature (the pool shrinks by one) and still verifies on chain.
+func TestPresignatures(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	cfg := f.env.Config
+	cfg.Presignatures = 2
+	cfg.PollInterval = time.Hour // Run does not refill behind the test's back
+	svc := f.env.Start(t, cfg)
+	require.NoError(t, svc.FillPresignatures(ctx))
+	pool := f.env.Cluster.Coordinator
+	n, err := pool.PresignCount(ctx, f.wallet.KeyID)
+	require.NoError(t, err)
+	require.Equal(t, 2, n)
+	r, err := f.transfer(t, f.alice, payee, milliEther(3))
+	require.NoError(t, err)
+	f.confirm(t, r)
+	n, err = pool.PresignCount(ctx, f.wallet.KeyID)
+	require.NoError(t, err)
+	assert.Equal(t, 1, n, "the signature used one presignature")
+}
