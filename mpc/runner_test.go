@@ -129,7 +129,9 @@ func (c *cluster) runProto(ctx context.Context, protocol string, sess round.Sess
 		}
 		first, out, err := start(id)
 		if err != nil {
+			mu.Lock() // the parties started before this one may be writing
 			res[id] = result{nil, err}
+			mu.Unlock()
 			continue
 		}
 		wg.Add(1)
