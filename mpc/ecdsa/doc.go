@@ -77,6 +77,13 @@
 //     id, both roles in order, and a context that binds the session id, the
 //     signer set, the derivation and the tweak.
 //
+// Checks 1–3 and 8 judge direct messages, which only their recipient sees
+// and only it, with its secrets, can check. The recipient names the culprit;
+// package mpc's runner then puts the culprit's signed message to the other
+// signers in a complaint, and they abort naming the culprit too, on the
+// recipient's word for the check and on the culprit's own signature for the
+// message.
+//
 // # Security contract for the caller
 //
 //   - A KeyShare holds secrets: seal MarshalBinary's encoding at rest.
