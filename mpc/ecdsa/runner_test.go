@@ -1,12 +1,14 @@
 package ecdsa_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"io"
 	"slices"
 	"sync"
 	"testing"
@@ -204,11 +206,17 @@ func TestOverMemoryTransport(t *testing.T) {
 
 	// signWith signs with signers; bad's rounds are wrapped by edit and its
 	// Conn by wrap, where set.
+	// nonces, if set, are the instance keys r_i each party samples first.
+	var nonces map[round.PartyID]curve.Scalar
 	signWith := func(keys map[round.PartyID]*ecdsa.KeyShare, signers []round.PartyID, bad round.PartyID,
 		edit func(round.Message) round.Message, wrap func(mpc.Conn) mpc.Conn) map[round.PartyID]result {
 		sess := session(t, "ecdsa-sign", signers)
 		return c.runWith(t, "ecdsa-sign", sess, signers, bad, wrap, func(id round.PartyID) (round.Round, []round.Message, error) {
-			r, out, err := ecdsa.NewSigning(keys[id], ecdsa.SignRequest{Session: sess, Signers: signers, Digest: digest[:]}, ecdsa.Config{})
+			cfg := ecdsa.Config{}
+			if r, ok := nonces[id]; ok {
+				cfg.Rand = io.MultiReader(bytes.NewReader(r.Bytes()), rand.Reader)
+			}
+			r, out, err := ecdsa.NewSigning(keys[id], ecdsa.SignRequest{Session: sess, Signers: signers, Digest: digest[:]}, cfg)
 			if id == bad && edit != nil && err == nil {
 				d := &deviant{inner: r, edit: edit}
 				return d, d.apply(out), nil
@@ -259,10 +267,13 @@ func TestOverMemoryTransport(t *testing.T) {
 	// the runner then signs it as the party's own), gives it a shifted key
 	// share (shift), or rewrites the frames its runner sends (conn).
 	type malice struct {
-		name      string
-		edit      func(round.Message) round.Message
-		shift     bool
-		conn      func(c *cluster) func(mpc.Conn) mpc.Conn
+		name  string
+		edit  func(round.Message) round.Message
+		shift bool
+		conn  func(c *cluster) func(mpc.Conn) mpc.Conn
+		// nonces fixes instance keys, standing for a malicious party that
+		// knows the honest ones.
+		nonces    map[round.PartyID]curve.Scalar
 		sentinels []error
 		culprits  []round.PartyID
 		banned    bool
@@ -315,6 +326,11 @@ func TestOverMemoryTransport(t *testing.T) {
 		{name: "R_j does not open its commitment", edit: edit(2, true, 0, plusG), sentinels: []error{ecdsa.ErrCommitment}, culprits: one},
 		{name: "commitment replaced", edit: edit(1, true, 0, func(b []byte) []byte { b[0] ^= 1; return b }), sentinels: []error{ecdsa.ErrCommitment}, culprits: one},
 		{name: "R_j = ∞", edit: edit(2, true, 0, func([]byte) []byte { return make([]byte, 33) }), sentinels: []error{round.ErrMalformed, curve.ErrInvalidPoint}, culprits: one},
+		// R = Σ R_j = ∞: a party that knew the others' instance keys before
+		// committing could cancel them. Nobody can be named.
+		{name: "R = ∞", nonces: map[round.PartyID]curve.Scalar{
+			1: sc(1111), 5: sc(5555), bad: sc(1111 + 5555).Negate(),
+		}, sentinels: []error{ecdsa.ErrIdentityNonce}},
 		// §4 check 5: a consistently shifted key share passes the Γ-checks
 		// and is stopped by Σ pk_j = pk. With three signers the sum cannot
 		// say who shifted (TestKeyShiftOverMemoryTransport names it with
@@ -367,7 +383,9 @@ func TestOverMemoryTransport(t *testing.T) {
 			if tc.conn != nil {
 				wrap = tc.conn(c)
 			}
+			nonces = tc.nonces
 			res := signWith(keys, signers, bad, tc.edit, wrap)
+			nonces = nil
 			// No honest party releases a signature. (A malicious signer that
 			// sends others a wrong partial signature can still combine its
 			// own true one with theirs: the online round's broadcasts are
@@ -436,6 +454,8 @@ func edit(rnd uint16, broadcast bool, i int, g func([]byte) []byte) func(round.M
 		return m
 	}
 }
+
+func sc(v uint64) curve.Scalar { return curve.Secp256k1.ScalarFromUint64(v) }
 
 func scalarPlusOne(b []byte) []byte {
 	c := curve.Secp256k1
