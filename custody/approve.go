@@ -40,18 +40,13 @@ func (s *Service) decide(ctx context.Context, tok authn.Token, d DecisionRequest
 	// Who may decide is the approval's business (its groups, or the decide
 	// operation for open groups): policy.Engine.Decide checks it, so the
 	// permission step here is the user action alone.
-	ev, err := s.cfg.Authn.VerifyAction(ctx, tok, act.Operation, act.Resource, act.Payload)
-	if err != nil {
-		s.auditRefusal(ctx, "", act, nil, err)
-		return nil, fmt.Errorf("%w: %w", ErrUnauthenticated, err)
-	}
-	evb, err := ev.MarshalBinary()
+	v, err := s.authenticate(ctx, tok, act)
 	if err != nil {
 		return nil, err
 	}
-	a, err := s.cfg.Policies.Decide(ctx, policy.DecideRequest{ApprovalID: d.ApprovalID, User: ev.Principal, Vote: vote, Reason: d.Reason, Evidence: evb})
+	a, err := s.cfg.Policies.Decide(ctx, policy.DecideRequest{ApprovalID: d.ApprovalID, User: v.principal, Vote: vote, Reason: d.Reason, Evidence: v.evidence})
 	if err != nil {
-		s.auditRefusal(ctx, ev.Principal, act, evb, err)
+		s.auditRefusal(ctx, v.principal, act, v.evidence, err)
 		if errors.Is(err, policy.ErrApprovalExpired) {
 			if _, serr := s.settle(ctx, a); serr != nil {
 				return nil, errors.Join(err, serr)
@@ -60,7 +55,7 @@ func (s *Service) decide(ctx context.Context, tok authn.Token, d DecisionRequest
 		return nil, err
 	}
 	details, _ := json.Marshal(map[string]any{"approvalId": a.ID, "vote": vote, "reason": d.Reason, "status": a.Status})
-	if _, err := s.audit.AppendNow(ctx, audit.Record{Kind: "approval.decided", Actor: ev.Principal, Subject: a.ID, Details: details, Evidence: [][]byte{evb}}); err != nil {
+	if _, err := s.audit.AppendNow(ctx, audit.Record{Kind: "approval.decided", Actor: v.principal, Subject: a.ID, Details: details, Evidence: [][]byte{v.evidence}}); err != nil {
 		return nil, err
 	}
 	r, err := s.settle(ctx, a)

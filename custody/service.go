@@ -262,6 +262,20 @@ type verified struct {
 // authorize walks the first two steps of the path: the user action, then
 // the permission. Both refusals are audited.
 func (s *Service) authorize(ctx context.Context, tok authn.Token, act Action, op policy.Operation) (*verified, error) {
+	v, err := s.authenticate(ctx, tok, act)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.cfg.Policies.Check(ctx, v.principal, op); err != nil {
+		s.auditRefusal(ctx, v.principal, act, v.evidence, err)
+		return nil, fmt.Errorf("%w: %w", ErrForbidden, err)
+	}
+	return v, nil
+}
+
+// authenticate verifies (and spends) the user action; a refusal is
+// audited.
+func (s *Service) authenticate(ctx context.Context, tok authn.Token, act Action) (*verified, error) {
 	ev, err := s.cfg.Authn.VerifyAction(ctx, tok, act.Operation, act.Resource, act.Payload)
 	if err != nil {
 		s.auditRefusal(ctx, "", act, nil, err)
@@ -270,10 +284,6 @@ func (s *Service) authorize(ctx context.Context, tok authn.Token, act Action, op
 	evb, err := ev.MarshalBinary()
 	if err != nil {
 		return nil, fmt.Errorf("custody: encoding evidence: %w", err)
-	}
-	if err := s.cfg.Policies.Check(ctx, ev.Principal, op); err != nil {
-		s.auditRefusal(ctx, ev.Principal, act, evb, err)
-		return nil, fmt.Errorf("%w: %w", ErrForbidden, err)
 	}
 	return &verified{principal: ev.Principal, evidence: evb}, nil
 }

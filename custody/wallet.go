@@ -108,20 +108,8 @@ func (s *Service) CreateWallet(ctx context.Context, tok authn.Token, r CreateWal
 // it and it is broadcast. The returned request is Broadcasted, Pending or
 // Rejected; Run (or Poll) takes it to Confirmed.
 func (s *Service) Transfer(ctx context.Context, tok authn.Token, r TransferRequest) (*Request, error) {
-	if err := r.validate(); err != nil {
-		return nil, err
-	}
-	act, err := r.Action()
-	if err != nil {
-		return nil, err
-	}
-	return s.submit(ctx, tok, submission{
-		kind: KindTransfer, action: act, op: policy.OpWalletsTransfersCreate, externalID: r.ExternalID,
-		prepare: func(ctx context.Context, _ string) (*Request, error) {
-			w, chain, err := s.walletChain(ctx, r.WalletID)
-			if err != nil {
-				return nil, err
-			}
+	return s.onWallet(ctx, tok, r, KindTransfer, policy.OpWalletsTransfersCreate, r.WalletID, r.ExternalID,
+		func(ctx context.Context, w *Wallet, chain chains.Chain) (*Request, error) {
 			if err := chain.ValidateAddress(r.To); err != nil {
 				return nil, err
 			}
@@ -130,59 +118,62 @@ func (s *Service) Transfer(ctx context.Context, tok authn.Token, r TransferReque
 				return nil, err
 			}
 			return unsignedRequest(w, u), nil
-		},
-	})
+		})
 }
 
 // SignTransaction signs a transaction the caller built, after the adapter
 // decoded it and policies judged what it does.
 func (s *Service) SignTransaction(ctx context.Context, tok authn.Token, r SignTransactionRequest) (*Request, error) {
-	if err := r.validate(); err != nil {
-		return nil, err
-	}
-	act, err := r.Action()
-	if err != nil {
-		return nil, err
-	}
-	return s.submit(ctx, tok, submission{
-		kind: KindSignTransaction, action: act, op: policy.OpWalletsSignaturesCreate, externalID: r.ExternalID,
-		prepare: func(ctx context.Context, _ string) (*Request, error) {
-			w, chain, err := s.walletChain(ctx, r.WalletID)
-			if err != nil {
-				return nil, err
-			}
+	return s.onWallet(ctx, tok, r, KindSignTransaction, policy.OpWalletsSignaturesCreate, r.WalletID, r.ExternalID,
+		func(_ context.Context, w *Wallet, chain chains.Chain) (*Request, error) {
 			u, err := chain.Decode(w.PublicKey, r.Payload)
 			if err != nil {
 				return nil, err
 			}
 			return unsignedRequest(w, u), nil
-		},
-	})
+		})
 }
 
 // SignMessage signs a message in a chain's format (EIP-191, EIP-712) or a
 // raw hash (FormatHash). Policies see a Hash payload of unknown value.
 func (s *Service) SignMessage(ctx context.Context, tok authn.Token, r SignMessageRequest) (*Request, error) {
-	if err := r.validate(); err != nil {
-		return nil, err
-	}
-	act, err := r.Action()
-	if err != nil {
-		return nil, err
-	}
-	return s.submit(ctx, tok, submission{
-		kind: KindSignMessage, action: act, op: policy.OpWalletsSignaturesCreate, externalID: r.ExternalID,
-		prepare: func(ctx context.Context, _ string) (*Request, error) {
-			w, chain, err := s.walletChain(ctx, r.WalletID)
-			if err != nil {
-				return nil, err
-			}
+	return s.onWallet(ctx, tok, r, KindSignMessage, policy.OpWalletsSignaturesCreate, r.WalletID, r.ExternalID,
+		func(_ context.Context, w *Wallet, chain chains.Chain) (*Request, error) {
 			d, err := messageDigest(chain, w, r.Format, r.Data)
 			if err != nil {
 				return nil, err
 			}
 			act := &chains.Activity{Kind: chains.KindMessage, Network: w.Network, From: w.Address}
 			return &Request{WalletID: w.ID, Network: w.Network, Activity: act, Digests: []chains.Digest{d}}, nil
+		})
+}
+
+// callBody is a call's request: it checks itself and says what its
+// initiator signs.
+type callBody interface {
+	validate() error
+	Action() (Action, error)
+}
+
+// onWallet submits a call on wallet walletID; build makes the request from
+// the wallet and its network's adapter.
+func (s *Service) onWallet(ctx context.Context, tok authn.Token, body callBody, kind RequestKind, op policy.Operation, walletID, externalID string,
+	build func(context.Context, *Wallet, chains.Chain) (*Request, error)) (*Request, error) {
+	if err := body.validate(); err != nil {
+		return nil, err
+	}
+	act, err := body.Action()
+	if err != nil {
+		return nil, err
+	}
+	return s.submit(ctx, tok, submission{
+		kind: kind, action: act, op: op, externalID: externalID,
+		prepare: func(ctx context.Context, _ string) (*Request, error) {
+			w, chain, err := s.walletChain(ctx, walletID)
+			if err != nil {
+				return nil, err
+			}
+			return build(ctx, w, chain)
 		},
 	})
 }
