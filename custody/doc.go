@@ -19,6 +19,11 @@
 //	tok, _, _ := authnSvc.CompleteAction(ctx, ch.ID, assertion) // the client signed ch
 //	r, err := svc.Transfer(ctx, tok, req)
 //
+// Reads (Wallet, Wallets, Request, Requests, AuditLog) change nothing and
+// take no token: they are the embedding service's, which decides who may
+// see what (authn sessions and policy.Engine.Check with Wallets:Read or
+// Audit:Read serve for that).
+//
 // A Request records every step: Submitted, then Rejected (a Block policy,
 // with the policies' reasons), Pending (an approval; Approve and Deny are
 // themselves signed actions), or Approved; then Signing, Signed, Broadcasted
