@@ -300,3 +300,70 @@ func TestSigningFailureIsFinal(t *testing.T) {
 	assert.Equal(t, custody.StatusFailed, got.Status)
 	assert.Empty(t, got.Signatures)
 }
+
+// TestPoliciesPermissionsEvents: managing policies and permissions is a
+// signed, permission-checked, audited call like any other, and every step of
+// a request reaches in-process subscribers.
+func TestPoliciesPermissionsEvents(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	svc := f.env.Service
+	sub, cancel := svc.Events().Subscribe(32)
+	defer cancel()
+
+	ps, err := svc.Policies(ctx)
+	require.NoError(t, err)
+	var large policy.Policy
+	for _, p := range ps {
+		if p.Name == "large transfers" {
+			large = p
+		}
+	}
+	require.NotEmpty(t, large.ID)
+
+	_, err = svc.ArchivePolicy(ctx, f.mallory.Sign(t, custody.ArchivePolicyAction(large.ID)), large.ID)
+	require.ErrorIs(t, err, custody.ErrForbidden, "mallory may not archive policies")
+	_, err = svc.ArchivePolicy(ctx, f.env.Admin.Sign(t, custody.ArchivePolicyAction("other")), large.ID)
+	require.ErrorIs(t, err, custody.ErrUnauthenticated, "an action signed for another policy")
+
+	c, err := svc.ArchivePolicy(ctx, f.env.Admin.Sign(t, custody.ArchivePolicyAction(large.ID)), large.ID)
+	require.NoError(t, err)
+	assert.Equal(t, policy.ChangeApplied, c.Status)
+
+	// Without the approval policy, a large transfer goes through.
+	r, err := f.transfer(t, f.alice, payee, custodytest.Ether(2))
+	require.NoError(t, err)
+	assert.Equal(t, custody.StatusBroadcasted, r.Status)
+
+	// Permissions: mallory is given the transfer operation, then can.
+	payouts := policy.Permission{Name: "payouts", Operations: []policy.Operation{policy.OpWalletsTransfersCreate}}
+	act, err := custody.PermissionAction(payouts)
+	require.NoError(t, err)
+	pc, err := svc.CreatePermission(ctx, f.env.Admin.Sign(t, act), payouts)
+	require.NoError(t, err)
+	require.Equal(t, policy.ChangeApplied, pc.Status)
+	_, err = svc.AssignPermission(ctx, f.env.Admin.Sign(t, custody.AssignmentAction(pc.Permission.ID, f.mallory.ID, true)), pc.Permission.ID, f.mallory.ID)
+	require.NoError(t, err)
+	r2, err := f.transfer(t, f.mallory, payee, milliEther(1))
+	require.NoError(t, err)
+	assert.Equal(t, custody.StatusBroadcasted, r2.Status)
+	_, err = svc.RevokePermission(ctx, f.env.Admin.Sign(t, custody.AssignmentAction(pc.Permission.ID, f.mallory.ID, false)), pc.Permission.ID, f.mallory.ID)
+	require.NoError(t, err)
+	_, err = f.transfer(t, f.mallory, payee, milliEther(1))
+	assert.ErrorIs(t, err, custody.ErrForbidden)
+
+	// Subscribers saw r's steps, in order.
+	var seen []string
+	for len(seen) < 3 {
+		select {
+		case e := <-sub:
+			if e.Subject == r.ID {
+				seen = append(seen, e.Type)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("events so far: %v", seen)
+		}
+	}
+	assert.Equal(t, []string{"request.approved", "request.signed", "request.broadcasted"}, seen)
+	require.NoError(t, svc.VerifyAuditLog(ctx))
+}
