@@ -49,9 +49,20 @@ func (s *Service) execute(ctx context.Context, r *Request) error {
 	if err != nil {
 		return err
 	}
+	var rebuilt *chains.Unsigned
+	if r.Kind == KindTransfer {
+		if rebuilt, err = s.rebuild(ctx, r, w); err != nil {
+			return err
+		}
+	}
 	// Signing is stored before the first signature is asked for, so a
 	// restart never asks twice.
-	if err := s.step(ctx, r, transition{status: StatusSigning, kind: "request.signing"}, nil); err != nil {
+	if err := s.step(ctx, r, transition{status: StatusSigning, kind: "request.signing"}, func(n *Request) {
+		if rebuilt != nil {
+			act := rebuilt.Activity
+			n.Activity, n.Unsigned, n.Digests = &act, rebuilt.Payload, rebuilt.Digests
+		}
+	}); err != nil {
 		return err
 	}
 	evidence, err := s.signingEvidence(ctx, r, w)
@@ -103,6 +114,41 @@ func (s *Service) execute(ctx context.Context, r *Request) error {
 	}
 	return s.step(ctx, r, transition{status: next, kind: "request.signed", event: event, details: map[string]any{"signers": quorum, "txId": txID}},
 		func(n *Request) { n.Signatures, n.Result, n.TxID = sigs, result, txID })
+}
+
+// rebuild builds a transfer's transaction again, just before it is signed:
+// the one built at submission may have waited for an approval while other
+// transfers of the wallet used its nonce (EVM), spent its coins (Bitcoin) or
+// let its blockhash expire (Solana), and would never be accepted. The body
+// the initiator signed fixes the recipient, the asset and the amount; the
+// rebuilt transaction must move exactly what the policies judged. A refusal
+// of the chain fails the request; any other error leaves it Approved, for
+// Poll to try again.
+func (s *Service) rebuild(ctx context.Context, r *Request, w *Wallet) (*chains.Unsigned, error) {
+	var body TransferRequest
+	if err := json.Unmarshal(r.Body, &body); err != nil {
+		return nil, s.fail(ctx, r, fmt.Errorf("%w: stored body: %w", store.ErrCorrupt, err))
+	}
+	chain, err := s.cfg.Chains.Chain(r.Network)
+	if err != nil {
+		return nil, s.fail(ctx, r, err)
+	}
+	u, err := chain.Transfer(ctx, chains.Transfer{From: w.PublicKey, To: body.To, Asset: body.Asset, Amount: body.Amount})
+	switch {
+	case err == nil:
+	case errors.Is(err, chains.ErrInsufficientFunds), errors.Is(err, chains.ErrInvalidAddress), errors.Is(err, chains.ErrInvalidAmount),
+		errors.Is(err, chains.ErrUnknownAsset), errors.Is(err, chains.ErrUnsupported), errors.Is(err, chains.ErrInvalidKey),
+		errors.Is(err, chains.ErrUnknownNetwork):
+		return nil, s.fail(ctx, r, fmt.Errorf("building the transaction: %w", err))
+	default:
+		return nil, fmt.Errorf("custody: building the transaction of %s: %w", r.ID, err)
+	}
+	if was, now := r.Activity, &u.Activity; was == nil || was.Kind != now.Kind || was.Recipient != now.Recipient ||
+		was.Asset.Symbol != now.Asset.Symbol || was.Asset.ID != now.Asset.ID ||
+		was.Amount == nil || now.Amount == nil || was.Amount.Cmp(now.Amount) != 0 {
+		return nil, s.fail(ctx, r, fmt.Errorf("%w: the transaction built again moves something else than the one judged", chains.ErrMismatch))
+	}
+	return u, nil
 }
 
 func (s *Service) wantsBroadcast(r *Request) bool {

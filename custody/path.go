@@ -231,7 +231,7 @@ func (s *Service) advance(ctx context.Context, r *Request) (*Request, error) {
 				err = s.evaluate(ctx, r, a)
 			}
 		case StatusApproved:
-			err = s.execute(ctx, r)
+			err = s.executeInTurn(ctx, r)
 		case StatusSigning:
 			// Only a restart finds a request here: a signature may exist
 			// already, and a second one could be a second spend.
@@ -248,6 +248,24 @@ func (s *Service) advance(ctx context.Context, r *Request) (*Request, error) {
 			return r, err
 		}
 	}
+}
+
+// executeInTurn executes r; a transfer takes its wallet's turn from the
+// moment its transaction is built until it is broadcast, so that two
+// transfers of one wallet are never built on the same nonce or coins.
+func (s *Service) executeInTurn(ctx context.Context, r *Request) error {
+	if r.Kind != KindTransfer {
+		return s.execute(ctx, r)
+	}
+	release, err := s.acquire(ctx, "wallet\x00"+r.WalletID)
+	if err != nil {
+		return err
+	}
+	defer release()
+	if err := s.execute(ctx, r); err != nil || r.Status != StatusSigned {
+		return err
+	}
+	return s.broadcast(ctx, r)
 }
 
 // evaluate submits the activity to the policy engine and stores the

@@ -105,8 +105,11 @@ func (s *Service) CreateWallet(ctx context.Context, tok authn.Token, r CreateWal
 // Transfer moves an asset out of a wallet: the adapter builds the
 // transaction (checking the address, the amount and the balance), policies
 // judge what it does, and once allowed or approved the wallet's signers sign
-// it and it is broadcast. The returned request is Broadcasted, Pending or
-// Rejected; Run (or Poll) takes it to Confirmed.
+// it and it is broadcast. The transaction is built again just before it is
+// signed (with a fresh nonce, coins or blockhash, and the same recipient,
+// asset and amount), and a wallet's transfers are built, signed and sent
+// one at a time. The returned request is Broadcasted, Pending or Rejected;
+// Run (or Poll) takes it to Confirmed.
 func (s *Service) Transfer(ctx context.Context, tok authn.Token, r TransferRequest) (*Request, error) {
 	return s.onWallet(ctx, tok, r, KindTransfer, policy.OpWalletsTransfersCreate, r.WalletID, r.ExternalID,
 		func(ctx context.Context, w *Wallet, chain chains.Chain) (*Request, error) {

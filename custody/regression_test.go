@@ -1,0 +1,71 @@
+package custody_test
+
+import (
+	"context"
+	"math/big"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/cairn-mpc/cairn/custody"
+	"github.com/cairn-mpc/cairn/custody/custodytest"
+)
+
+// TestApprovedTransferAfterAnother: a transfer waits for approval while
+// another transfer from the same wallet is sent and mined; once approved, it
+// still reaches the chain (it was not built with a nonce since used).
+func TestApprovedTransferAfterAnother(t *testing.T) {
+	f := newFixture(t)
+	before := f.balance(t, payee)
+	large, err := f.transfer(t, f.alice, payee, custodytest.Ether(2))
+	require.NoError(t, err)
+	require.Equal(t, custody.StatusPending, large.Status)
+
+	small, err := f.transfer(t, f.alice, payee, milliEther(1))
+	require.NoError(t, err)
+	f.confirm(t, small)
+
+	d, err := f.bob.Approve(t, large.ApprovalID, "ok")
+	require.NoError(t, err)
+	got := f.confirm(t, d.Request)
+	assert.Len(t, got.Signatures, 1)
+	want := new(big.Int).Add(before, custodytest.Ether(2))
+	assert.Equal(t, want.Add(want, milliEther(1)), f.balance(t, payee))
+}
+
+// TestConcurrentTransfers: two transfers of one wallet submitted at once,
+// both built before either is sent, both reach the chain.
+func TestConcurrentTransfers(t *testing.T) {
+	f := newFixture(t)
+	var built sync.WaitGroup
+	built.Add(2)
+	c := &hookedChain{Chain: f.env.Chain.Chain, afterTransfer: func(n int64) {
+		if n <= 2 { // both submissions built their transaction: same nonce
+			built.Done()
+			built.Wait()
+		}
+	}}
+	svc := f.withChain(t, c)
+	before := f.balance(t, payee)
+	var wg sync.WaitGroup
+	rs := make([]*custody.Request, 2)
+	errs := make([]error, 2)
+	for i := range rs {
+		body := custody.TransferRequest{WalletID: f.wallet.ID, To: payee, Amount: milliEther(int64(i + 1))}
+		act, err := body.Action()
+		require.NoError(t, err)
+		tok := f.alice.Sign(t, act)
+		wg.Go(func() { rs[i], errs[i] = svc.Transfer(context.Background(), tok, body) })
+	}
+	wg.Wait()
+	for i := range rs {
+		require.NoError(t, errs[i])
+		require.Equal(t, custody.StatusBroadcasted, rs[i].Status, "reasons: %v", rs[i].Reasons)
+	}
+	for i := range rs {
+		f.confirm(t, rs[i])
+	}
+	assert.Equal(t, new(big.Int).Add(before, milliEther(3)), f.balance(t, payee))
+}
