@@ -7,6 +7,7 @@ import (
 	"fmt"
 
 	"github.com/cairn-mpc/cairn/authn"
+	"github.com/cairn-mpc/cairn/chains"
 	"github.com/cairn-mpc/cairn/custody/audit"
 	"github.com/cairn-mpc/cairn/policy"
 	"github.com/cairn-mpc/cairn/store"
@@ -129,8 +130,8 @@ func (s *Service) requestOfApproval(ctx context.Context, approvalID string) (str
 // Poll does once what Run does every PollInterval: it expires overdue
 // approvals, settles pending requests whose approval was decided (a decision
 // recorded just before a crash), takes up requests a restart interrupted,
-// re-broadcasts signed transactions, and checks broadcast ones for
-// confirmation.
+// re-broadcasts signed transactions and broadcast ones the network does not
+// know (dropped from its pool), and checks broadcast ones for confirmation.
 func (s *Service) Poll(ctx context.Context) error {
 	if _, err := s.cfg.Policies.ExpireApprovals(ctx); err != nil {
 		return fmt.Errorf("custody: expiring approvals: %w", err)
@@ -188,6 +189,14 @@ func (s *Service) track(ctx context.Context, r *Request) error {
 	st, err := chain.Status(ctx, r.TxID)
 	if err != nil {
 		return fmt.Errorf("custody: status of %s: %w", r.TxID, err)
+	}
+	if st.State == chains.NotFound {
+		// Dropped from the pool, or never received: sending the same
+		// transaction again is harmless, and nothing else would.
+		if err := chain.Broadcast(ctx, &chains.Signed{Network: r.Network, ID: r.TxID, Raw: r.Result}); err != nil {
+			return fmt.Errorf("custody: broadcasting %s again: %w", r.ID, err)
+		}
+		return nil
 	}
 	details := map[string]any{"txId": r.TxID, "block": st.Block, "confirmations": st.Confirmations}
 	set := func(n *Request) { n.Block, n.Confirmations = st.Block, st.Confirmations }

@@ -69,3 +69,26 @@ func TestConcurrentTransfers(t *testing.T) {
 	}
 	assert.Equal(t, new(big.Int).Add(before, milliEther(3)), f.balance(t, payee))
 }
+
+// TestDroppedTransactionIsSentAgain: a node acknowledges a broadcast and
+// loses the transaction; Poll, which finds the network does not know it,
+// sends it again, and the request reaches Confirmed.
+func TestDroppedTransactionIsSentAgain(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	c := &hookedChain{Chain: f.env.Chain.Chain}
+	c.dropBroadcasts.Store(1)
+	svc := f.withChain(t, c)
+	before := f.balance(t, payee)
+	r, err := custodytest.Do(t, f.alice, custody.TransferRequest{WalletID: f.wallet.ID, To: payee, Amount: milliEther(5)}, svc.Transfer)
+	require.NoError(t, err)
+	require.Equal(t, custody.StatusBroadcasted, r.Status)
+	f.env.Chain.Mine()
+	require.NoError(t, svc.Poll(ctx)) // the network does not know it
+	f.env.Chain.Mine()
+	require.NoError(t, svc.Poll(ctx))
+	got, err := svc.Request(ctx, r.ID)
+	require.NoError(t, err)
+	assert.Equal(t, custody.StatusConfirmed, got.Status)
+	assert.Equal(t, new(big.Int).Add(before, milliEther(5)), f.balance(t, payee))
+}
