@@ -69,17 +69,41 @@ func (s *Service) submit(ctx context.Context, tok authn.Token, sub submission) (
 	if err != nil {
 		return nil, err
 	}
-	defer release()
 	if err := s.create(ctx, r, v.evidence); err != nil {
+		release()
+		var dup duplicateError
+		if errors.As(err, &dup) {
+			// A concurrent call with the same body won: answer as a
+			// retry would, once the winner has gone as far as it can.
+			return s.settled(ctx, dup.id)
+		}
 		return nil, err
 	}
+	defer release()
 	s.log.Info("custody: request submitted", "request", r.ID, "kind", r.Kind, "initiator", r.Initiator)
 	return s.advance(ctx, r)
 }
 
+// duplicateError is create's answer to a request whose external id a
+// concurrent request with the same body took first.
+type duplicateError struct{ id string }
+
+func (e duplicateError) Error() string { return "custody: external id taken by request " + e.id }
+
+// settled returns request id once no one drives it.
+func (s *Service) settled(ctx context.Context, id string) (*Request, error) {
+	release, err := s.acquire(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+	return s.Request(ctx, id)
+}
+
 // create stores a new request, its indexes and its audit entry in one
 // transaction; a concurrent request with the same external id loses with
-// ErrConflict (or gets the winner, for the same body).
+// ErrConflict, or with a duplicateError naming the winner, for the same
+// body.
 func (s *Service) create(ctx context.Context, r *Request, evidence []byte) error {
 	details, err := json.Marshal(map[string]any{"kind": r.Kind, "walletId": r.WalletID, "network": r.Network, "activity": r.Activity})
 	if err != nil {
@@ -89,7 +113,14 @@ func (s *Service) create(ctx context.Context, r *Request, evidence []byte) error
 		if r.ExternalID != "" {
 			key := externalKey(r.Kind, r.ExternalID)
 			if id, err := tx.Get(bucketExternal, key); err == nil {
-				return &ConflictError{ExternalID: r.ExternalID, RequestID: string(id)}
+				var first Request
+				if err := getJSON(tx, bucketRequests, string(id), &first); err != nil {
+					return err
+				}
+				if bytes.Equal(first.BodyHash, r.BodyHash) {
+					return duplicateError{id: first.ID}
+				}
+				return &ConflictError{ExternalID: r.ExternalID, RequestID: first.ID}
 			} else if !errors.Is(err, store.ErrNotFound) {
 				return err
 			}

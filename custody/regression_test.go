@@ -92,3 +92,49 @@ func TestDroppedTransactionIsSentAgain(t *testing.T) {
 	assert.Equal(t, custody.StatusConfirmed, got.Status)
 	assert.Equal(t, new(big.Int).Add(before, milliEther(5)), f.balance(t, payee))
 }
+
+// TestConcurrentSameExternalID: two submissions of one body under one
+// external id, both past the idempotency lookup before either is stored,
+// get the same request; a third with another body is a conflict.
+func TestConcurrentSameExternalID(t *testing.T) {
+	f := newFixture(t)
+	var built sync.WaitGroup
+	built.Add(2)
+	c := &hookedChain{Chain: f.env.Chain.Chain, afterTransfer: func(n int64) {
+		if n <= 2 {
+			built.Done()
+			built.Wait()
+		}
+	}}
+	svc := f.withChain(t, c)
+	body := custody.TransferRequest{WalletID: f.wallet.ID, To: payee, Amount: milliEther(1), ExternalID: "payout-7"}
+	act, err := body.Action()
+	require.NoError(t, err)
+	var wg sync.WaitGroup
+	rs := make([]*custody.Request, 2)
+	errs := make([]error, 2)
+	for i := range rs {
+		tok := f.alice.Sign(t, act)
+		wg.Go(func() { rs[i], errs[i] = svc.Transfer(context.Background(), tok, body) })
+	}
+	wg.Wait()
+	require.NoError(t, errs[0])
+	require.NoError(t, errs[1])
+	assert.Equal(t, rs[0].ID, rs[1].ID)
+	all, err := svc.Requests(context.Background(), custody.RequestFilter{WalletID: f.wallet.ID})
+	require.NoError(t, err)
+	transfers := 0
+	for _, r := range all {
+		if r.Kind == custody.KindTransfer {
+			transfers++
+		}
+	}
+	assert.Equal(t, 1, transfers, "one request for one external id")
+
+	other := body
+	other.Amount = milliEther(2)
+	_, err = custodytest.Do(t, f.alice, other, svc.Transfer)
+	var ce *custody.ConflictError
+	require.ErrorAs(t, err, &ce)
+	assert.Equal(t, rs[0].ID, ce.RequestID)
+}
