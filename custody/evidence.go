@@ -19,7 +19,9 @@ import (
 // itself that a user asked for exactly this signature and that the policies
 // allow it or its approvers approved it. It holds no secret.
 type SigningEvidence struct {
-	_         struct{} `cbor:",toarray"`
+	_ struct{} `cbor:",toarray"`
+	// RequestID is for the signers' logs: a gate names the activity by
+	// the initiator's action, never by what the coordinator writes here.
 	RequestID string
 	Kind      RequestKind
 	WalletID  string
@@ -180,7 +182,7 @@ func (g *EvidenceGate) check(ctx context.Context, req mpc.GateRequest) error {
 	}
 
 	// The policies, as the signer reads them.
-	a := policy.Activity{ID: e.RequestID, Kind: policy.WalletsSign, Initiator: ev.Principal, WalletID: w.ID, WalletTags: w.Tags, Network: w.Network}
+	a := policy.Activity{ID: activityID(ev), Kind: policy.WalletsSign, Initiator: ev.Principal, WalletID: w.ID, WalletTags: w.Tags, Network: w.Network}
 	switch e.Kind {
 	case KindTransfer:
 		a.Payload = policy.PayloadTransfer

@@ -2,10 +2,12 @@ package custody
 
 import (
 	"context"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 
+	"github.com/cairn-mpc/cairn/authn"
 	"github.com/cairn-mpc/cairn/chains"
 	"github.com/cairn-mpc/cairn/mpc"
 	"github.com/cairn-mpc/cairn/mpc/frost"
@@ -20,6 +22,11 @@ func (s *Service) activityOf(ctx context.Context, r *Request) (policy.Activity, 
 		a.Kind = policy.WalletsCreate
 		return a, nil
 	}
+	var ev authn.Evidence
+	if err := ev.UnmarshalBinary(r.Evidence); err != nil {
+		return a, fmt.Errorf("custody: evidence of %s: %w: %w", r.ID, store.ErrCorrupt, err)
+	}
+	a.ID = activityID(&ev)
 	w, err := s.Wallet(ctx, r.WalletID)
 	if err != nil {
 		return a, err
@@ -37,6 +44,15 @@ func (s *Service) activityOf(ctx context.Context, r *Request) (policy.Activity, 
 		a.Asset, a.Amount, a.Recipient = act.Asset.Symbol, act.Amount, act.Recipient
 	}
 	return a, nil
+}
+
+// activityID names the activity a signature request submits to the
+// policies: the challenge of the initiator's signed action, so that a
+// signer's gate names it the same way from the evidence alone, and a
+// coordinator cannot choose which recorded activity Recheck leaves out of
+// the velocity windows, nor pair an approval with another user action.
+func activityID(ev *authn.Evidence) string {
+	return "act_" + hex.EncodeToString(ev.Binding.Challenge())
 }
 
 // execute does what an approved request asks: a key generation, or the

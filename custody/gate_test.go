@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -13,6 +14,7 @@ import (
 	"github.com/cairn-mpc/cairn/custody"
 	"github.com/cairn-mpc/cairn/custody/custodytest"
 	"github.com/cairn-mpc/cairn/mpc"
+	"github.com/cairn-mpc/cairn/policy"
 )
 
 // evidenceOf is the evidence custody itself sends for r.
@@ -117,4 +119,37 @@ func FuzzSigningEvidence(f *testing.F) {
 		require.NoError(t, err)
 		assert.Equal(t, b, again)
 	})
+}
+
+// TestGateRequestIDIsNotTheCoordinators: the activity the signers re-check
+// is named by the initiator's action, not by the request id the coordinator
+// writes in the evidence. A coordinator that names an allowed request of
+// the same wallet and amount in the evidence of a blocked one would
+// otherwise have that request's entry left out of the velocity windows, and
+// the blocked transfer signed.
+func TestGateRequestIDIsNotTheCoordinators(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	daily := policy.Policy{Name: "one transfer a day", ActivityKind: policy.WalletsSign,
+		Rule: policy.TransactionCountVelocity{Limit: 1, Timeframe: 24 * time.Hour}, Action: policy.Block{}}
+	act, err := custody.PolicyAction(daily)
+	require.NoError(t, err)
+	_, err = f.env.Service.SetPolicy(ctx, f.env.Admin.Sign(t, act), daily)
+	require.NoError(t, err)
+
+	first, err := f.transfer(t, f.alice, payee, milliEther(1))
+	require.NoError(t, err)
+	require.Equal(t, custody.StatusBroadcasted, first.Status)
+	second, err := f.transfer(t, f.alice, payee, milliEther(1))
+	require.NoError(t, err)
+	require.Equal(t, custody.StatusRejected, second.Status)
+
+	coord := f.env.Cluster.Coordinator
+	for _, id := range []string{second.ID, first.ID} {
+		e := evidenceOf(t, second)
+		e.RequestID = id
+		sig, err := coord.Sign(ctx, mpc.SignRequest{KeyID: f.wallet.KeyID, Message: second.Digests[0].Bytes, Evidence: encode(t, e)})
+		require.ErrorIs(t, err, mpc.ErrGateRefused, "request id %s", id)
+		assert.Nil(t, sig)
+	}
 }
