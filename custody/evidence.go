@@ -94,8 +94,10 @@ type GateConfig struct {
 //     says, to whom it says) or prepares the message, and the digest the
 //     signer is asked to sign is one of the results, under the wallet's key;
 //   - the policies, re-checked by the signer (policy.Engine.Recheck), allow
-//     the activity, or an approval the signer's policy source holds for this
-//     request is Approved and every decision's signed evidence verifies.
+//     the activity, or ask for an approval and the approval the signer's
+//     policy source holds for this very user action is Approved and every
+//     decision's signed evidence verifies. A Block refuses, approved or
+//     not.
 //
 // What it cannot see: a compromised coordinator together with a
 // compromised policy store or credential source.
@@ -198,10 +200,17 @@ func (g *EvidenceGate) check(ctx context.Context, req mpc.GateRequest) error {
 	if err != nil {
 		return err
 	}
-	if d.Outcome == policy.OutcomeAllow {
+	switch d.Outcome {
+	case policy.OutcomeAllow:
 		return nil
+	case policy.OutcomeRequireApproval:
+		return g.checkApproval(ctx, &e, a)
+	case policy.OutcomeBlock:
+		// An approval never outweighs a Block: one may have been added
+		// since the approval, to stop exactly this.
+		return fmt.Errorf("the policies block the activity")
 	}
-	return g.checkApproval(ctx, &e, a)
+	return fmt.Errorf("policy outcome %q", d.Outcome)
 }
 
 // derive decodes what the body asks to sign.

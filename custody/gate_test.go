@@ -153,3 +153,36 @@ func TestGateRequestIDIsNotTheCoordinators(t *testing.T) {
 		assert.Nil(t, sig)
 	}
 }
+
+// TestGateBlockOverridesApproval: an approval lets the signers sign what
+// the policies hold for approval, not what they now block. A Block policy
+// added after the approval (a recipient found to be a thief) stops the
+// signature.
+func TestGateBlockOverridesApproval(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	r, err := f.transfer(t, f.alice, payee, custodytest.Ether(2))
+	require.NoError(t, err)
+	require.Equal(t, custody.StatusPending, r.Status)
+	// bob's approval reaches the policy engine; custody has not acted on
+	// it yet.
+	d := custody.DecisionRequest{ApprovalID: r.ApprovalID, Reason: "ok"}
+	act := d.Action(policy.VoteApproved)
+	ev, err := f.env.Authn.VerifyAction(ctx, f.bob.Sign(t, act), act.Operation, act.Resource, act.Payload)
+	require.NoError(t, err)
+	evb, err := ev.MarshalBinary()
+	require.NoError(t, err)
+	a, err := f.env.Policies.Decide(ctx, policy.DecideRequest{ApprovalID: r.ApprovalID, User: f.bob.ID, Vote: policy.VoteApproved, Reason: "ok", Evidence: evb})
+	require.NoError(t, err)
+	require.Equal(t, policy.ApprovalApproved, a.Status)
+
+	stop := policy.Policy{Name: "stop payee", ActivityKind: policy.WalletsSign, Rule: policy.Expression{CEL: `recipient == "` + payee + `"`}, Action: policy.Block{}}
+	pa, err := custody.PolicyAction(stop)
+	require.NoError(t, err)
+	_, err = f.env.Service.SetPolicy(ctx, f.env.Admin.Sign(t, pa), stop)
+	require.NoError(t, err)
+
+	sig, err := f.env.Cluster.Coordinator.Sign(ctx, mpc.SignRequest{KeyID: f.wallet.KeyID, Message: r.Digests[0].Bytes, Evidence: encode(t, evidenceOf(t, r))})
+	require.ErrorIs(t, err, mpc.ErrGateRefused)
+	assert.Nil(t, sig)
+}
