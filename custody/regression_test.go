@@ -138,3 +138,30 @@ func TestConcurrentSameExternalID(t *testing.T) {
 	require.ErrorAs(t, err, &ce)
 	assert.Equal(t, rs[0].ID, ce.RequestID)
 }
+
+// TestWalletHandleActsOnItsWallet: a handle's operations refuse a request
+// naming another wallet, before anything is spent or stored.
+func TestWalletHandleActsOnItsWallet(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	svc := f.env.Service
+	created, err := custodytest.Do(t, f.alice, custody.CreateWalletRequest{Network: custodytest.Network, Name: "other"}, svc.CreateWallet)
+	require.NoError(t, err)
+	require.Equal(t, custody.StatusCompleted, created.Status)
+	before, err := svc.Requests(ctx, custody.RequestFilter{})
+	require.NoError(t, err)
+
+	tr := custody.TransferRequest{WalletID: created.WalletID, To: payee, Amount: milliEther(1)}
+	_, err = custodytest.Do(t, f.alice, tr, f.wallet.Transfer)
+	assert.ErrorIs(t, err, custody.ErrInvalid)
+	st := custody.SignTransactionRequest{WalletID: created.WalletID, Payload: []byte{1}}
+	_, err = custodytest.Do(t, f.alice, st, f.wallet.SignTransaction)
+	assert.ErrorIs(t, err, custody.ErrInvalid)
+	sm := custody.SignMessageRequest{WalletID: created.WalletID, Format: custody.FormatHash, Data: make([]byte, 32)}
+	_, err = custodytest.Do(t, f.alice, sm, f.wallet.SignMessage)
+	assert.ErrorIs(t, err, custody.ErrInvalid)
+
+	after, err := svc.Requests(ctx, custody.RequestFilter{})
+	require.NoError(t, err)
+	assert.Len(t, after, len(before), "nothing was stored")
+}

@@ -15,7 +15,8 @@ import (
 // it. Every operation takes the token of a user action signed over the
 // request's Action (the wallet id is filled in from the handle when the
 // request leaves it empty, before the action is computed, so sign what the
-// handle will send: set WalletID yourself).
+// handle will send: set WalletID yourself; a request naming another wallet
+// is refused with ErrInvalid).
 type Wallet struct {
 	ID        string           `json:"id"`
 	Name      string           `json:"name"`
@@ -33,34 +34,34 @@ type Wallet struct {
 }
 
 // Transfer moves an asset out of w.
-func (w *Wallet) Transfer(ctx context.Context, tok authn.Token, r TransferRequest) (*Request, error) {
+func (w *Wallet) Transfer(ctx context.Context, tok authn.Token, r TransferRequest) (_ *Request, err error) {
 	if w.svc == nil {
 		return nil, errDetached
 	}
-	if r.WalletID == "" {
-		r.WalletID = w.ID
+	if r.WalletID, err = w.own(r.WalletID); err != nil {
+		return nil, err
 	}
 	return w.svc.Transfer(ctx, tok, r)
 }
 
 // SignTransaction signs (and, if asked, broadcasts) a transaction of w.
-func (w *Wallet) SignTransaction(ctx context.Context, tok authn.Token, r SignTransactionRequest) (*Request, error) {
+func (w *Wallet) SignTransaction(ctx context.Context, tok authn.Token, r SignTransactionRequest) (_ *Request, err error) {
 	if w.svc == nil {
 		return nil, errDetached
 	}
-	if r.WalletID == "" {
-		r.WalletID = w.ID
+	if r.WalletID, err = w.own(r.WalletID); err != nil {
+		return nil, err
 	}
 	return w.svc.SignTransaction(ctx, tok, r)
 }
 
 // SignMessage signs a message or a hash with w's key.
-func (w *Wallet) SignMessage(ctx context.Context, tok authn.Token, r SignMessageRequest) (*Request, error) {
+func (w *Wallet) SignMessage(ctx context.Context, tok authn.Token, r SignMessageRequest) (_ *Request, err error) {
 	if w.svc == nil {
 		return nil, errDetached
 	}
-	if r.WalletID == "" {
-		r.WalletID = w.ID
+	if r.WalletID, err = w.own(r.WalletID); err != nil {
+		return nil, err
 	}
 	return w.svc.SignMessage(ctx, tok, r)
 }
@@ -71,6 +72,18 @@ func (w *Wallet) Requests(ctx context.Context) ([]*Request, error) {
 		return nil, errDetached
 	}
 	return w.svc.Requests(ctx, RequestFilter{WalletID: w.ID})
+}
+
+// own is the wallet id a request on w's handle names: w's, when the
+// request leaves it empty; a request naming another wallet is refused.
+func (w *Wallet) own(id string) (string, error) {
+	switch id {
+	case "":
+		return w.ID, nil
+	case w.ID:
+		return id, nil
+	}
+	return "", fmt.Errorf("%w: a request on wallet %s names wallet %q", ErrInvalid, w.ID, id)
 }
 
 var errDetached = fmt.Errorf("%w: a wallet record read from the store, not from a Service", ErrInvalid)
