@@ -73,7 +73,7 @@ func (s *Service) execute(ctx context.Context, r *Request) error {
 	}
 	// Signing is stored before the first signature is asked for, so a
 	// restart never asks twice.
-	if err := s.step(ctx, r, transition{status: StatusSigning, kind: "request.signing"}, func(n *Request) {
+	if err := s.step(ctx, r, transition{status: StatusSigning, kind: "request.signing", event: "request.signing"}, func(n *Request) {
 		if rebuilt != nil {
 			act := rebuilt.Activity
 			n.Activity, n.Unsigned, n.Digests = &act, rebuilt.Payload, rebuilt.Digests

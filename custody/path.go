@@ -109,7 +109,12 @@ func (s *Service) create(ctx context.Context, r *Request, evidence []byte) error
 	if err != nil {
 		return err
 	}
-	return s.cfg.Store.Update(ctx, func(tx store.Tx) error {
+	data, err := json.Marshal(publicView(r))
+	if err != nil {
+		return err
+	}
+	ev := events.Event{ID: r.ID + "/" + string(r.Status), Type: "request.submitted", Time: r.UpdatedAt, Subject: r.ID, Data: data}
+	err = s.cfg.Store.Update(ctx, func(tx store.Tx) error {
 		if r.ExternalID != "" {
 			key := externalKey(r.Kind, r.ExternalID)
 			if id, err := tx.Get(bucketExternal, key); err == nil {
@@ -134,9 +139,16 @@ func (s *Service) create(ctx context.Context, r *Request, evidence []byte) error
 		if err := tx.Put(bucketOpen, []byte(r.ID), []byte{}); err != nil {
 			return err
 		}
-		_, err := s.audit.Append(ctx, tx, audit.Record{Kind: "request.submitted", Actor: r.Initiator, Subject: r.ID, Details: details, Evidence: [][]byte{evidence}})
-		return err
+		if _, err := s.audit.Append(ctx, tx, audit.Record{Kind: "request.submitted", Actor: r.Initiator, Subject: r.ID, Details: details, Evidence: [][]byte{evidence}}); err != nil {
+			return err
+		}
+		return s.events.Enqueue(ctx, tx, ev)
 	})
+	if err != nil {
+		return err
+	}
+	s.events.Publish(ev)
+	return nil
 }
 
 func externalKey(kind RequestKind, id string) []byte { return []byte(string(kind) + "\x00" + id) }

@@ -354,7 +354,7 @@ func TestPoliciesPermissionsEvents(t *testing.T) {
 
 	// Subscribers saw r's steps, in order.
 	var seen []string
-	for len(seen) < 3 {
+	for len(seen) < 5 {
 		select {
 		case e := <-sub:
 			if e.Subject == r.ID {
@@ -364,6 +364,6 @@ func TestPoliciesPermissionsEvents(t *testing.T) {
 			t.Fatalf("events so far: %v", seen)
 		}
 	}
-	assert.Equal(t, []string{"request.approved", "request.signed", "request.broadcasted"}, seen)
+	assert.Equal(t, []string{"request.submitted", "request.approved", "request.signing", "request.signed", "request.broadcasted"}, seen)
 	require.NoError(t, svc.VerifyAuditLog(ctx))
 }

@@ -5,6 +5,7 @@ import (
 	"math/big"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -164,4 +165,28 @@ func TestWalletHandleActsOnItsWallet(t *testing.T) {
 	after, err := svc.Requests(ctx, custody.RequestFilter{})
 	require.NoError(t, err)
 	assert.Len(t, after, len(before), "nothing was stored")
+}
+
+// TestEventsForEveryStep: subscribers see each step a request takes, the
+// submission and the signing included.
+func TestEventsForEveryStep(t *testing.T) {
+	f := newFixture(t)
+	sub, cancel := f.env.Service.Events().Subscribe(64)
+	defer cancel()
+	r, err := f.transfer(t, f.alice, payee, milliEther(1))
+	require.NoError(t, err)
+	r = f.confirm(t, r)
+	want := []string{"request.submitted", "request.approved", "request.signing", "request.signed", "request.broadcasted", "request.confirmed"}
+	var seen []string
+	for len(seen) < len(want) {
+		select {
+		case e := <-sub:
+			if e.Subject == r.ID {
+				seen = append(seen, e.Type)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("events so far: %v", seen)
+		}
+	}
+	assert.Equal(t, want, seen)
 }
