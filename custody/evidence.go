@@ -258,13 +258,22 @@ func (g *EvidenceGate) derive(chain chains.Chain, w *Wallet, e *SigningEvidence)
 // sameTransfer checks that a decoded transaction moves what the body says.
 func sameTransfer(n chains.Network, body *TransferRequest, a *chains.Activity) error {
 	eq := func(x, y string) bool { return x == y }
-	if n.Family == chains.EVM { // hex addresses: case is only a checksum
-		eq = strings.EqualFold
+	sameAddress := eq
+	switch n.Family {
+	case chains.EVM: // hex addresses: case is only a checksum
+		eq, sameAddress = strings.EqualFold, strings.EqualFold
+	case chains.Bitcoin:
+		// A bech32 address may be written all in upper case (QR codes);
+		// the adapter describes it in lower case. Base58 addresses are
+		// only ever equal as written.
+		sameAddress = func(given, built string) bool {
+			return given == built || given == strings.ToUpper(given) && strings.ToLower(given) == built
+		}
 	}
 	switch {
 	case a.Kind != chains.KindTransfer:
 		return fmt.Errorf("the transaction is not a transfer")
-	case !eq(a.Recipient, body.To):
+	case !sameAddress(body.To, a.Recipient):
 		return fmt.Errorf("the transaction pays %s, not %s", a.Recipient, body.To)
 	case a.Amount == nil || a.Amount.Cmp(body.Amount) != 0:
 		return fmt.Errorf("the transaction moves another amount")
