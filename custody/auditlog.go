@@ -2,6 +2,7 @@ package custody
 
 import (
 	"context"
+	"fmt"
 	"io"
 
 	"github.com/cairn-mpc/cairn/authn"
@@ -32,6 +33,9 @@ func (s *Service) VerifyAuditLog(ctx context.Context) error {
 // (CredentialKeys over authn, or a table the auditor trusts). The first
 // failure is an *audit.VerifyError naming the entry.
 func VerifyAuditLog(ctx context.Context, export io.Reader, keys audit.KeyResolver) error {
+	if export == nil || keys == nil {
+		return fmt.Errorf("%w: an export and a key resolver are required", ErrInvalid)
+	}
 	entries, err := audit.Read(export)
 	if err != nil {
 		return err

@@ -121,6 +121,9 @@ func NewEvidenceGate(cfg GateConfig) (*EvidenceGate, error) {
 
 // Approve implements mpc.Gate. Every refusal wraps ErrEvidence.
 func (g *EvidenceGate) Approve(ctx context.Context, req mpc.GateRequest) error {
+	if g == nil || g.cfg.Wallets == nil { // not made by NewEvidenceGate: fail closed
+		return fmt.Errorf("%w: the gate is not configured", ErrEvidence)
+	}
 	if err := g.check(ctx, req); err != nil {
 		return fmt.Errorf("%w: %w", ErrEvidence, err)
 	}

@@ -3,6 +3,7 @@ package custody_test
 import (
 	"context"
 	"math/big"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/cairn-mpc/cairn/custody"
 	"github.com/cairn-mpc/cairn/custody/custodytest"
+	"github.com/cairn-mpc/cairn/mpc"
 )
 
 // TestApprovedTransferAfterAnother: a transfer waits for approval while
@@ -189,4 +191,21 @@ func TestEventsForEveryStep(t *testing.T) {
 		}
 	}
 	assert.Equal(t, want, seen)
+}
+
+// TestNilInputs: nil and zero values are refused with ErrInvalid or
+// ErrEvidence, not a panic.
+func TestNilInputs(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	assert.ErrorIs(t, custody.VerifyAuditLog(ctx, nil, nil), custody.ErrInvalid)
+	assert.ErrorIs(t, custody.VerifyAuditLog(ctx, strings.NewReader(""), nil), custody.ErrInvalid)
+	var w *custody.Wallet
+	_, err := w.Requests(ctx)
+	assert.ErrorIs(t, err, custody.ErrInvalid)
+	_, err = w.Transfer(ctx, "", custody.TransferRequest{})
+	assert.ErrorIs(t, err, custody.ErrInvalid)
+	var g *custody.EvidenceGate
+	assert.ErrorIs(t, g.Approve(ctx, mpc.GateRequest{}), custody.ErrEvidence)
+	assert.ErrorIs(t, new(custody.EvidenceGate).Approve(ctx, mpc.GateRequest{Evidence: []byte{1}}), custody.ErrEvidence)
 }

@@ -35,7 +35,7 @@ type Wallet struct {
 
 // Transfer moves an asset out of w.
 func (w *Wallet) Transfer(ctx context.Context, tok authn.Token, r TransferRequest) (_ *Request, err error) {
-	if w.svc == nil {
+	if w == nil || w.svc == nil {
 		return nil, errDetached
 	}
 	if r.WalletID, err = w.own(r.WalletID); err != nil {
@@ -46,7 +46,7 @@ func (w *Wallet) Transfer(ctx context.Context, tok authn.Token, r TransferReques
 
 // SignTransaction signs (and, if asked, broadcasts) a transaction of w.
 func (w *Wallet) SignTransaction(ctx context.Context, tok authn.Token, r SignTransactionRequest) (_ *Request, err error) {
-	if w.svc == nil {
+	if w == nil || w.svc == nil {
 		return nil, errDetached
 	}
 	if r.WalletID, err = w.own(r.WalletID); err != nil {
@@ -57,7 +57,7 @@ func (w *Wallet) SignTransaction(ctx context.Context, tok authn.Token, r SignTra
 
 // SignMessage signs a message or a hash with w's key.
 func (w *Wallet) SignMessage(ctx context.Context, tok authn.Token, r SignMessageRequest) (_ *Request, err error) {
-	if w.svc == nil {
+	if w == nil || w.svc == nil {
 		return nil, errDetached
 	}
 	if r.WalletID, err = w.own(r.WalletID); err != nil {
@@ -68,7 +68,7 @@ func (w *Wallet) SignMessage(ctx context.Context, tok authn.Token, r SignMessage
 
 // Requests lists w's requests, oldest first.
 func (w *Wallet) Requests(ctx context.Context) ([]*Request, error) {
-	if w.svc == nil {
+	if w == nil || w.svc == nil {
 		return nil, errDetached
 	}
 	return w.svc.Requests(ctx, RequestFilter{WalletID: w.ID})
