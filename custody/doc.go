@@ -37,7 +37,10 @@
 //
 // ExternalID makes a call idempotent: the same id with the same body
 // returns the first request (a retry with the same token spends nothing);
-// another body is a *ConflictError.
+// another body is a *ConflictError. External ids are one namespace per
+// request kind, shared by all users: a user allowed to make the call who
+// signs the very same body under another user's external id is given that
+// user's request.
 //
 // # Audit, events
 //

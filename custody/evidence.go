@@ -101,6 +101,22 @@ type GateConfig struct {
 //
 // What it cannot see: a compromised coordinator together with a
 // compromised policy store or credential source.
+//
+// What it does not prevent, being stateless (it records nothing of what it
+// let through):
+//   - Replay. Until MaxAge after the initiator's challenge expired, a
+//     compromised coordinator can present the same evidence again and
+//     obtain further signatures: of the same message (SignMessage), of the
+//     same transaction (SignTransaction), and, for a Transfer, of any
+//     transaction that pays the same amount of the same asset to the same
+//     recipient (the body fixes no nonce, coins or blockhash), that is a
+//     second payment. Recheck leaves the original's own velocity entry out,
+//     so replays are not counted either. Keep MaxAge as short as approvals
+//     allow; the chain's nonce or coins are the only other bound.
+//   - The fee of a Transfer. The initiator signs the recipient, asset and
+//     amount, not the fee; the coordinator's adapter chooses it, and the
+//     gate does not bound it (policies do not judge fees). A caller who
+//     needs the fee fixed signs the transaction itself (SignTransaction).
 type EvidenceGate struct {
 	cfg GateConfig
 }

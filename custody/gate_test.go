@@ -186,3 +186,31 @@ func TestGateBlockOverridesApproval(t *testing.T) {
 	require.ErrorIs(t, err, mpc.ErrGateRefused)
 	assert.Nil(t, sig)
 }
+
+// TestGateStaleOrRevokedInitiator: the genuine evidence of an allowed
+// request stops opening the signers once the initiator's credential is
+// revoked, or once it is older than MaxAge.
+func TestGateStaleOrRevokedInitiator(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	coord := f.env.Cluster.Coordinator
+	r, err := f.transfer(t, f.alice, payee, milliEther(1))
+	require.NoError(t, err)
+	require.Equal(t, custody.StatusBroadcasted, r.Status)
+	sign := func() error {
+		_, err := coord.Sign(ctx, mpc.SignRequest{KeyID: f.wallet.KeyID, Message: r.Digests[0].Bytes, Evidence: encode(t, evidenceOf(t, r))})
+		return err
+	}
+	require.NoError(t, sign(), "the control: still within MaxAge")
+	f.env.Clock.Advance(25 * time.Hour)
+	assert.ErrorIs(t, sign(), mpc.ErrGateRefused, "older than MaxAge")
+
+	r2, err := f.transfer(t, f.alice, payee, milliEther(1))
+	require.NoError(t, err)
+	require.Equal(t, custody.StatusBroadcasted, r2.Status)
+	var ev authn.Evidence
+	require.NoError(t, ev.UnmarshalBinary(r2.Evidence))
+	require.NoError(t, f.env.Authn.RevokeCredential(ctx, ev.CredentialID))
+	_, err = coord.Sign(ctx, mpc.SignRequest{KeyID: f.wallet.KeyID, Message: r2.Digests[0].Bytes, Evidence: encode(t, evidenceOf(t, r2))})
+	assert.ErrorIs(t, err, mpc.ErrGateRefused, "revoked credential")
+}

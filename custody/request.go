@@ -27,6 +27,13 @@ const (
 // found in them after a restart is taken up again (Resume). A request whose
 // signing was interrupted (found in Signing) is not signed again, since a
 // signature may already exist: it becomes Failed for an operator to look at.
+//
+// Signed and Broadcasted wait for the network: Poll sends the transaction
+// again while the network does not know it. One the network refuses for
+// good (its nonce or coins used by another transaction, say a caller-built
+// one of the same wallet) stays where it is, retried and logged at every
+// poll, until an operator looks at it: custody cannot tell such a refusal
+// from a node that is down.
 type Status string
 
 // The statuses.
