@@ -3,15 +3,20 @@ package custody
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/cairn-mpc/cairn/chains"
 	"github.com/cairn-mpc/cairn/internal/wire"
 	"github.com/cairn-mpc/cairn/mpc"
 	"github.com/cairn-mpc/cairn/policy"
+	"github.com/cairn-mpc/cairn/store"
 )
 
 // SigningEvidence travels with every signing request to every signer
@@ -75,9 +80,13 @@ type GateConfig struct {
 	Policies GatePolicies
 	// Chains decodes payloads; adapters without a client suffice.
 	Chains *chains.Registry
+	// Store is the signer's own store, where the gate records which
+	// transaction each user action was signed for, so that the action
+	// cannot be presented again for another one. Required.
+	Store store.Store
 	// MaxAge bounds how long after its challenge expired a user action
 	// still authorises a signature (approvals can take a while); default
-	// 24 h.
+	// 24 h. Records are kept that long.
 	MaxAge time.Duration
 	Clock  func() time.Time
 }
@@ -102,29 +111,28 @@ type GateConfig struct {
 // What it cannot see: a compromised coordinator together with a
 // compromised policy store or credential source.
 //
-// What it does not prevent, being stateless (it records nothing of what it
-// let through):
-//   - Replay. Until MaxAge after the initiator's challenge expired, a
-//     compromised coordinator can present the same evidence again and
-//     obtain further signatures: of the same message (SignMessage), of the
-//     same transaction (SignTransaction), and, for a Transfer, of any
-//     transaction that pays the same amount of the same asset to the same
-//     recipient (the body fixes no nonce, coins or blockhash), that is a
-//     second payment. Recheck leaves the original's own velocity entry out,
-//     so replays are not counted either. Keep MaxAge as short as approvals
-//     allow; the chain's nonce or coins are the only other bound.
-//   - The fee of a Transfer. The initiator signs the recipient, asset and
-//     amount, not the fee; the coordinator's adapter chooses it, and the
-//     gate does not bound it (policies do not judge fees). A caller who
-//     needs the fee fixed signs the transaction itself (SignTransaction).
+// One user action authorises one thing to sign: the gate records, in the
+// signer's store, the digests it let through for each action, and refuses
+// the action for any other digest. Asking again for the same digests
+// (another quorum, a retry) is allowed; a Transfer presented again with
+// another nonce, coins or blockhash — a second payment — is not.
+//
+// What it does not prevent: the fee of a Transfer. The initiator signs the
+// recipient, asset and amount, not the fee; the coordinator's adapter
+// chooses it, and the gate does not bound it (policies do not judge fees).
+// A caller who needs the fee fixed signs the transaction itself
+// (SignTransaction).
 type EvidenceGate struct {
 	cfg GateConfig
+
+	mu        sync.Mutex
+	lastPrune time.Time
 }
 
 // NewEvidenceGate checks cfg and returns the gate.
 func NewEvidenceGate(cfg GateConfig) (*EvidenceGate, error) {
-	if cfg.Credentials == nil || cfg.Wallets == nil || cfg.Policies == nil || cfg.Chains == nil {
-		return nil, fmt.Errorf("%w: gate config: credentials, wallets, policies and chains are required", ErrInvalid)
+	if cfg.Credentials == nil || cfg.Wallets == nil || cfg.Policies == nil || cfg.Chains == nil || cfg.Store == nil {
+		return nil, fmt.Errorf("%w: gate config: credentials, wallets, policies, chains and store are required", ErrInvalid)
 	}
 	if cfg.MaxAge <= 0 {
 		cfg.MaxAge = 24 * time.Hour
@@ -221,15 +229,71 @@ func (g *EvidenceGate) check(ctx context.Context, req mpc.GateRequest) error {
 	}
 	switch d.Outcome {
 	case policy.OutcomeAllow:
-		return nil
 	case policy.OutcomeRequireApproval:
-		return g.checkApproval(ctx, &e, a)
+		if err := g.checkApproval(ctx, &e, a); err != nil {
+			return err
+		}
 	case policy.OutcomeBlock:
 		// An approval never outweighs a Block: one may have been added
 		// since the approval, to stop exactly this.
 		return fmt.Errorf("the policies block the activity")
+	default:
+		return fmt.Errorf("policy outcome %q", d.Outcome)
 	}
-	return fmt.Errorf("policy outcome %q", d.Outcome)
+	return g.once(ctx, a.ID, digests, ev.Binding.ExpiresAt.Add(g.cfg.MaxAge))
+}
+
+const bucketGate = "custody/gate" // activity id → expiry (8 bytes, Unix s) ‖ SHA-256 of its digests
+
+// once records that the user action named id authorises exactly digests,
+// until expiry; it refuses the action for other digests.
+func (g *EvidenceGate) once(ctx context.Context, id string, digests []chains.Digest, expiry time.Time) error {
+	h := sha256.New()
+	for _, d := range digests {
+		b, _ := json.Marshal(d) // a struct of strings and bytes: cannot fail
+		h.Write(binary.BigEndian.AppendUint32(nil, uint32(len(b))))
+		h.Write(b)
+	}
+	sum := h.Sum(nil)
+	now := g.cfg.Clock()
+	g.mu.Lock()
+	prune := now.Sub(g.lastPrune) > time.Hour
+	if prune {
+		g.lastPrune = now
+	}
+	g.mu.Unlock()
+	return g.cfg.Store.Update(ctx, func(tx store.Tx) error {
+		switch v, err := tx.Get(bucketGate, []byte(id)); {
+		case err == nil:
+			if len(v) != 8+sha256.Size {
+				return fmt.Errorf("gate record of %s: %w", id, store.ErrCorrupt)
+			}
+			if !bytes.Equal(v[8:], sum) {
+				return fmt.Errorf("the initiator's action was already used for another transaction")
+			}
+			return nil
+		case !errors.Is(err, store.ErrNotFound):
+			return err
+		}
+		if prune {
+			var stale [][]byte
+			err := tx.ForEach(bucketGate, nil, func(k, v []byte) error {
+				if len(v) >= 8 && int64(binary.BigEndian.Uint64(v)) < now.Unix() {
+					stale = append(stale, bytes.Clone(k))
+				}
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+			for _, k := range stale {
+				if err := tx.Delete(bucketGate, k); err != nil {
+					return err
+				}
+			}
+		}
+		return tx.Put(bucketGate, []byte(id), append(binary.BigEndian.AppendUint64(nil, uint64(expiry.Unix())), sum...))
+	})
 }
 
 // derive decodes what the body asks to sign.

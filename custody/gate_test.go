@@ -61,6 +61,15 @@ func TestCoordinatorAloneGetsNothing(t *testing.T) {
 	swapped := evidenceOf(t, allowed)
 	swapped.Unsigned = theft.Payload
 
+	// A second payment under the allowed transfer's action: the same
+	// recipient and amount, on the next nonce. Everything the body says
+	// holds; only the action was already used.
+	again, err := chain.Transfer(ctx, chains.Transfer{From: f.wallet.PublicKey, To: payee, Amount: milliEther(10)})
+	require.NoError(t, err)
+	require.NotEqual(t, allowed.Digests[0].Bytes, again.Digests[0].Bytes)
+	replayed := evidenceOf(t, allowed)
+	replayed.Unsigned = again.Payload
+
 	cases := []struct {
 		name     string
 		digest   []byte
@@ -72,6 +81,7 @@ func TestCoordinatorAloneGetsNothing(t *testing.T) {
 		{"a real request's evidence, the coordinator's transaction", theft.Digests[0].Bytes, encode(t, swapped)},
 		{"a forged initiator signature", allowed.Digests[0].Bytes, encode(t, forged)},
 		{"a request still waiting for approval", pending.Digests[0].Bytes, encode(t, evidenceOf(t, pending))},
+		{"a real request's evidence, a second payment", again.Digests[0].Bytes, encode(t, replayed)},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -82,8 +92,9 @@ func TestCoordinatorAloneGetsNothing(t *testing.T) {
 		})
 	}
 
-	// The control: the genuine evidence of an allowed request is enough,
-	// so the refusals above are the evidence's, not the gate's mood.
+	// The control: the genuine evidence of an allowed request is enough
+	// (asked again, for the transaction it was used for), so the refusals
+	// above are the evidence's, not the gate's mood.
 	sig, err := coord.Sign(ctx, mpc.SignRequest{KeyID: f.wallet.KeyID, Message: allowed.Digests[0].Bytes, Evidence: encode(t, evidenceOf(t, allowed))})
 	require.NoError(t, err)
 	assert.Len(t, sig.Bytes, 65)

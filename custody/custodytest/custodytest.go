@@ -133,10 +133,28 @@ func New(t testing.TB, opts ...Options) *Env {
 
 	var mo mpctest.Options
 	if !o.NoEvidenceGate {
-		mo.Gate = func(transport.NodeID) mpc.Gate {
+		// Each signer's gate records the actions it let through in a store
+		// of its own, kept across the signer's restarts.
+		gateDir := t.TempDir()
+		gateStores := map[transport.NodeID]store.Store{}
+		var gateMu sync.Mutex
+		t.Cleanup(func() {
+			for _, s := range gateStores {
+				_ = s.Close()
+			}
+		})
+		mo.Gate = func(node transport.NodeID) mpc.Gate {
+			gateMu.Lock()
+			defer gateMu.Unlock()
+			gs, ok := gateStores[node]
+			if !ok {
+				db, err := bolt.Open(filepath.Join(gateDir, string(node)+".db"), nil)
+				must(t, err)
+				gs, gateStores[node] = db, db
+			}
 			gate, err := custody.NewEvidenceGate(custody.GateConfig{
 				Credentials: env.Authn, Policies: env.Policies, Chains: registry, Clock: env.Clock.Now,
-				Wallets: custody.StoreWallets(st),
+				Wallets: custody.StoreWallets(st), Store: gs,
 			})
 			must(t, err)
 			return gate

@@ -339,10 +339,12 @@ func deploy(ctx context.Context) (d *deployment, err error) {
 	// Each signer's gate checks the evidence behind a signature against
 	// its own view of credentials, policies and wallets (here the shared
 	// store; in production, a replica the coordinator cannot write).
-	newGate := func() (mpc.Gate, error) {
+	// It records in the signer's own store what each user action was
+	// signed for, so that no action is used twice.
+	newGate := func(signerStore store.Store) (mpc.Gate, error) {
 		return custody.NewEvidenceGate(custody.GateConfig{
 			Credentials: d.authn, Policies: policies, Chains: registry,
-			Wallets: custody.StoreWallets(st),
+			Wallets: custody.StoreWallets(st), Store: signerStore,
 		})
 	}
 	coord, nodes, err := d.startCluster(ctx, newGate)
@@ -364,7 +366,7 @@ func deploy(ctx context.Context) (d *deployment, err error) {
 // startCluster starts the signers and the coordinator on an in-memory
 // network. Each signer has an Ed25519 identity every other node knows, its
 // own store, and a key-encryption key its shares are sealed under.
-func (d *deployment) startCluster(ctx context.Context, newGate func() (mpc.Gate, error)) (*mpc.Coordinator, []transport.NodeID, error) {
+func (d *deployment) startCluster(ctx context.Context, newGate func(store.Store) (mpc.Gate, error)) (*mpc.Coordinator, []transport.NodeID, error) {
 	net := memory.NewNetwork()
 	d.closers = append(d.closers, net.Close)
 	const coordNode transport.NodeID = "coordinator"
@@ -399,7 +401,7 @@ func (d *deployment) startCluster(ctx context.Context, newGate func() (mpc.Gate,
 		if err != nil {
 			return nil, nil, err
 		}
-		gate, err := newGate()
+		gate, err := newGate(st)
 		if err != nil {
 			return nil, nil, err
 		}
