@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cairn-mpc/cairn/internal/cputime"
 	"github.com/cairn-mpc/cairn/transport"
 	"github.com/cairn-mpc/cairn/transport/e2e"
 )
@@ -28,7 +29,7 @@ func BenchmarkSeal(b *testing.B) {
 				payload := make([]byte, size)
 				b.Run(name+"/seal", func(b *testing.B) {
 					b.SetBytes(int64(size))
-					cpu := cpuTime()
+					cpu := cputime.Process()
 					for b.Loop() {
 						if _, err := c.node["a"].Seal("b", payload); err != nil {
 							b.Fatal(err)
@@ -38,7 +39,7 @@ func BenchmarkSeal(b *testing.B) {
 				})
 				b.Run(name+"/seal+open", func(b *testing.B) {
 					b.SetBytes(int64(size))
-					cpu := cpuTime()
+					cpu := cputime.Process()
 					defer reportCPU(b, cpu)
 					for b.Loop() {
 						fr, err := c.node["a"].Seal("b", payload)
@@ -57,7 +58,7 @@ func BenchmarkSeal(b *testing.B) {
 
 // reportCPU reports the process CPU time per operation since start.
 func reportCPU(b *testing.B, start time.Duration) {
-	if d := cpuTime() - start; d > 0 {
+	if d := cputime.Process() - start; d > 0 {
 		b.ReportMetric(float64(d.Nanoseconds())/float64(b.N), "cpu-ns/op")
 	}
 }

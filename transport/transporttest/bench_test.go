@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cairn-mpc/cairn/internal/cputime"
 	"github.com/cairn-mpc/cairn/transport"
 	"github.com/cairn-mpc/cairn/transport/e2e"
 	"github.com/cairn-mpc/cairn/transport/transporttest"
@@ -52,7 +53,7 @@ func BenchmarkThroughput(b *testing.B) {
 				}()
 				b.SetBytes(int64(size))
 				b.ResetTimer()
-				start, cpu := time.Now(), cpuTime()
+				start, cpu := time.Now(), cputime.Process()
 				acked := 0
 				for sent := 0; sent < b.N; {
 					for ; sent < b.N && sent-acked < window; sent++ {
@@ -74,7 +75,7 @@ func BenchmarkThroughput(b *testing.B) {
 					acked = c
 				}
 				b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "frames/s")
-				if d := cpuTime() - cpu; d > 0 {
+				if d := cputime.Process() - cpu; d > 0 {
 					// Both ends run in this process: the CPU one frame costs.
 					b.ReportMetric(float64(d.Microseconds())/float64(b.N), "cpu-µs/frame")
 					b.ReportMetric(float64(b.N)/d.Seconds(), "frames/cpu-s")
