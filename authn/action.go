@@ -19,19 +19,7 @@ func (s *Service) InitAction(ctx context.Context, principal, operation, resource
 	if err := checkActionRequest(operation, resource, payload, s.cfg.MaxPayloadSize); err != nil {
 		return nil, err
 	}
-	var out *Challenge
-	err := s.cfg.Store.Update(ctx, func(tx store.Tx) error {
-		ident, err := loadActiveIdentity(tx, principal)
-		if err != nil {
-			return err
-		}
-		creds, err := usableCredentials(tx, principal, Passkey, Key)
-		if err != nil {
-			return err
-		}
-		if len(creds) == 0 {
-			return fmt.Errorf("%w: %s has no credential to sign with", ErrNoCredential, principal)
-		}
+	return s.beginAssertion(ctx, principal, "sign with", func() *challengeRecord {
 		expires := s.now().Add(s.cfg.ActionChallengeTTL)
 		b := Binding{
 			RPID:        s.cfg.RPID,
@@ -42,7 +30,7 @@ func (s *Service) InitAction(ctx context.Context, principal, operation, resource
 			Nonce:       randomBytes(nonceSize),
 			ExpiresAt:   fromNanos(expires.UnixNano()),
 		}
-		rec := &challengeRecord{
+		return &challengeRecord{
 			ID:        newChallengeID(),
 			Ceremony:  ceremonyAction,
 			Principal: principal,
@@ -50,17 +38,7 @@ func (s *Service) InitAction(ctx context.Context, principal, operation, resource
 			ExpiresAt: expires.UnixNano(),
 			Binding:   recordBinding(b),
 		}
-		options, err := s.requestOptions(tx, ident, rec.Challenge)
-		if err != nil {
-			return err
-		}
-		if err := put(tx, bucketChallenges, []byte(rec.ID), rec); err != nil {
-			return err
-		}
-		out = challengeFor(rec, options, creds)
-		return nil
 	})
-	return out, err
 }
 
 // CompleteAction verifies an assertion (a passkey's PublicKeyCredential

@@ -15,26 +15,37 @@ import (
 // for a passkey, or sign KeyClientData(KeyGet, Challenge.Challenge) with a
 // key credential; then call FinishLogin.
 func (s *Service) BeginLogin(ctx context.Context, id string) (*Challenge, error) {
-	var out *Challenge
-	err := s.cfg.Store.Update(ctx, func(tx store.Tx) error {
-		ident, err := loadActiveIdentity(tx, id)
-		if err != nil {
-			return err
-		}
-		creds, err := usableCredentials(tx, id, Passkey, Key)
-		if err != nil {
-			return err
-		}
-		if len(creds) == 0 {
-			return fmt.Errorf("%w: %s has no credential to log in with", ErrNoCredential, id)
-		}
-		rec := &challengeRecord{
+	return s.beginAssertion(ctx, id, "log in with", func() *challengeRecord {
+		return &challengeRecord{
 			ID:        newChallengeID(),
 			Ceremony:  ceremonyLogin,
 			Principal: id,
 			Challenge: randomBytes(challengeSize),
 			ExpiresAt: s.now().Add(s.cfg.CeremonyTTL).UnixNano(),
 		}
+	})
+}
+
+// beginAssertion stores a challenge, made by newRecord once principal is
+// known to be active and to hold a passkey or key credential, that those
+// credentials may answer, and returns it with the request options for the
+// passkeys. what says, in the ErrNoCredential refusal, what a credential
+// was needed for.
+func (s *Service) beginAssertion(ctx context.Context, principal, what string, newRecord func() *challengeRecord) (*Challenge, error) {
+	var out *Challenge
+	err := s.cfg.Store.Update(ctx, func(tx store.Tx) error {
+		ident, err := loadActiveIdentity(tx, principal)
+		if err != nil {
+			return err
+		}
+		creds, err := usableCredentials(tx, principal, Passkey, Key)
+		if err != nil {
+			return err
+		}
+		if len(creds) == 0 {
+			return fmt.Errorf("%w: %s has no credential to %s", ErrNoCredential, principal, what)
+		}
+		rec := newRecord()
 		options, err := s.requestOptions(tx, ident, rec.Challenge)
 		if err != nil {
 			return err
