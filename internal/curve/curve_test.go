@@ -4,6 +4,7 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"math/big"
 	"testing"
 
@@ -44,7 +45,14 @@ func TestScalarField(t *testing.T) {
 			assert.True(t, P.Equal(P2))
 			assert.Len(t, P.Bytes(), c.PointSize())
 			assert.Len(t, a.Bytes(), c.ScalarSize())
-			assert.NotContains(t, a.(interface{ String() string }).String(), hex.EncodeToString(a.Bytes()))
+			// No fmt verb prints a scalar's value, alone or inside a struct.
+			for _, f := range []string{"%v", "%+v", "%#v", "%s", "%d", "%x", "%X"} {
+				for _, v := range []any{a, struct{ K Scalar }{a}} {
+					out := fmt.Sprintf(f, v)
+					assert.Contains(t, out, "redacted", f)
+					assert.NotContains(t, out, hex.EncodeToString(a.Bytes()), f)
+				}
+			}
 		})
 	}
 }

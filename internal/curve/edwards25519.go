@@ -168,6 +168,10 @@ func (a *edScalar) Bytes() []byte { return a.s.Bytes() }
 // String never prints the value: scalars are often secret.
 func (a *edScalar) String() string { return "edwards25519.Scalar(redacted)" }
 
+// Format makes every fmt verb print String: without it %#v and %d print
+// the scalar's words.
+func (a *edScalar) Format(f fmt.State, _ rune) { _, _ = f.Write([]byte(a.String())) }
+
 func (p *edPoint) Add(q Point) Point {
 	r := &edPoint{}
 	r.p.Add(&p.p, &q.(*edPoint).p)

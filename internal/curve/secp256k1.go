@@ -175,6 +175,10 @@ func (a *secpScalar) Bytes() []byte {
 // String never prints the value: scalars are often secret.
 func (a *secpScalar) String() string { return "secp256k1.Scalar(redacted)" }
 
+// Format makes every fmt verb print String: without it %#v and %d print
+// the scalar's words.
+func (a *secpScalar) Format(f fmt.State, _ rune) { _, _ = f.Write([]byte(a.String())) }
+
 func (p *secpPoint) Add(q Point) Point {
 	r := &secpPoint{}
 	secp256k1.AddNonConst(&p.p, &q.(*secpPoint).p, &r.p)
