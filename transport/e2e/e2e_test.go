@@ -3,8 +3,10 @@ package e2e_test
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"sync"
 	"testing"
@@ -502,4 +504,25 @@ func TestCloseClosesCarrier(t *testing.T) {
 	assert.ErrorIs(t, c.node["b"].Send(testCtx(t), "a", nil), transport.ErrClosed)
 	assert.Equal(t, transport.NodeID("b"), c.node["b"].Self())
 	assert.True(t, slices.Contains(c.net.Nodes(), "b"))
+}
+
+func TestIdentityPrintsNoSecret(t *testing.T) {
+	t.Parallel()
+	for _, kem := range []e2e.KEM{e2e.X25519, e2e.MLKEM768X25519} {
+		id, err := e2e.GenerateIdentity(kem)
+		require.NoError(t, err)
+		kemPriv, err := id.KEM.Bytes()
+		require.NoError(t, err)
+		cfg := e2e.Config{Identity: id}
+		var logged bytes.Buffer
+		slog.New(slog.NewJSONHandler(&logged, nil)).Info("config", "cfg", cfg, "id", id)
+		slog.New(slog.NewTextHandler(&logged, nil)).Info("config", "cfg", cfg, "id", id)
+		out := fmt.Sprintf("%v %+v %#v %s %x %q", id, cfg, cfg, id, id, id) + id.String() + logged.String()
+		for _, secret := range [][]byte{id.Signing.Seed(), kemPriv} {
+			for _, enc := range []string{fmt.Sprint(secret), fmt.Sprintf("%x", secret), base64.StdEncoding.EncodeToString(secret)} {
+				assert.NotContains(t, out, enc, "%v", kem)
+			}
+		}
+		assert.Contains(t, out, "REDACTED")
+	}
 }

@@ -8,6 +8,8 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
 	"strings"
 
 	"github.com/cairn-mpc/cairn/internal/wire"
@@ -48,12 +50,26 @@ func (k KEM) hpke() (hpke.KEM, error) {
 }
 
 // Identity is a node's secret keys: Signing signs every frame the node sends
-// and KEM opens the frames sealed to it. Keep it secret; it has no String
-// method that would print it.
+// and KEM opens the frames sealed to it. Keep it secret: fmt (every verb)
+// and log/slog print it redacted, so a logged Config shows no key.
 type Identity struct {
 	Signing ed25519.PrivateKey
 	KEM     hpke.PrivateKey
 }
+
+// redacted is what String, Format and LogValue show for an Identity.
+const redacted = "e2e.Identity{REDACTED}"
+
+// String returns a fixed string, never the keys.
+func (id Identity) String() string { return redacted }
+
+// Format keeps the keys out of every fmt verb, %#v and %x included: without
+// it fmt would print the struct's fields, the private keys among them.
+func (id Identity) Format(f fmt.State, _ rune) { io.WriteString(f, redacted) }
+
+// LogValue keeps the keys out of log/slog, whose JSON handler would
+// otherwise encode the fields.
+func (id Identity) LogValue() slog.Value { return slog.StringValue(redacted) }
 
 // Peer is a node's public keys, as the other nodes' configuration lists
 // them.
