@@ -255,8 +255,6 @@ func (c *carrier) report(err error) {
 
 func (c *carrier) Self() transport.NodeID { return c.cfg.Self }
 
-// Send publishes payload on to's subject. While disconnected with a full
-// reconnect buffer it retries until ctx ends.
 // transient reports a publish error from a connection that nats.go is about
 // to replace: a write to a socket the server just closed fails before the
 // client notices the disconnect. The next attempt lands in the reconnect
@@ -270,6 +268,8 @@ func (c *carrier) transient(err error) bool {
 	return c.nc.IsReconnecting() || errors.As(err, &op) || errors.Is(err, syscall.EPIPE) || errors.Is(err, io.EOF)
 }
 
+// Send publishes payload on to's subject. While disconnected with a full
+// reconnect buffer, or after a transient error, it retries until ctx ends.
 func (c *carrier) Send(ctx context.Context, to transport.NodeID, payload []byte) error {
 	if err := validToken(to); err != nil {
 		return fmt.Errorf("nats: %q: send: %w: %w", c.cfg.Self, transport.ErrUnknownNode, err)
