@@ -96,7 +96,7 @@ func (s *Service) CompleteAction(ctx context.Context, challengeID string, assert
 		return nil
 	})
 	if err != nil {
-		s.log.InfoContext(ctx, "authn: action signature refused", "challenge", challengeID, "credential", Base64URL(a.credentialID).String(), "err", err)
+		s.log.InfoContext(ctx, "authn: action signature refused", "challenge", truncate(challengeID), "credential", Base64URL(a.credentialID).String(), "err", err)
 		return "", nil, err
 	}
 	s.log.InfoContext(ctx, "authn: action signed", "identity", ev.Principal, "credential", ev.CredentialID.String(),

@@ -132,7 +132,7 @@ func (s *Service) FinishLogin(ctx context.Context, challengeID string, assertion
 		return err
 	})
 	if err != nil {
-		s.log.InfoContext(ctx, "authn: login refused", "challenge", challengeID, "credential", Base64URL(a.credentialID).String(), "err", err)
+		s.log.InfoContext(ctx, "authn: login refused", "challenge", truncate(challengeID), "credential", Base64URL(a.credentialID).String(), "err", err)
 		return nil, "", err
 	}
 	s.log.InfoContext(ctx, "authn: login", "identity", sess.Principal, "credential", sess.CredentialID.String(), "session", sess.ID)

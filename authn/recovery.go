@@ -147,7 +147,7 @@ func (s *Service) CompleteRecovery(ctx context.Context, challengeID string, requ
 		return nil
 	})
 	if err != nil {
-		s.log.InfoContext(ctx, "authn: recovery refused", "challenge", challengeID, "err", err)
+		s.log.InfoContext(ctx, "authn: recovery refused", "challenge", truncate(challengeID), "err", err)
 		return nil, err
 	}
 	s.log.InfoContext(ctx, "authn: recovered", "identity", out[0].Owner, "credentials", len(out))

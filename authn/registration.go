@@ -101,7 +101,7 @@ func (s *Service) FinishPasskeyRegistration(ctx context.Context, challengeID str
 		return nil
 	})
 	if err != nil {
-		s.log.InfoContext(ctx, "authn: passkey registration refused", "challenge", challengeID, "err", err)
+		s.log.InfoContext(ctx, "authn: passkey registration refused", "challenge", truncate(challengeID), "err", err)
 		return nil, err
 	}
 	s.log.InfoContext(ctx, "authn: passkey registered", "identity", out.Owner, "credential", out.ID.String())
@@ -202,7 +202,7 @@ func (s *Service) FinishKeyRegistration(ctx context.Context, challengeID string,
 		return nil
 	})
 	if err != nil {
-		s.log.InfoContext(ctx, "authn: key registration refused", "challenge", challengeID, "err", err)
+		s.log.InfoContext(ctx, "authn: key registration refused", "challenge", truncate(challengeID), "err", err)
 		return nil, err
 	}
 	s.log.InfoContext(ctx, "authn: key credential registered", "identity", out.Owner, "credential", out.ID.String(), "kind", string(out.Kind))

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
@@ -268,4 +269,29 @@ func TestTokensAreNeverPrintedNorStored(t *testing.T) {
 		}
 	}
 	assert.Contains(t, logs.String(), "authn: login", "security events are logged")
+}
+
+// A client's challenge id reaches the log of a refusal shortened: it is
+// checked (and refused) only inside the call.
+func TestRefusedChallengeIDIsLoggedShort(t *testing.T) {
+	t.Parallel()
+	var logs bytes.Buffer
+	svc, err := authn.New(authn.Config{
+		Store: newMemStore(), RPID: rpID, RPOrigins: []string{rpOrigin},
+		Logger: slog.New(slog.NewTextHandler(&logs, nil)),
+	})
+	require.NoError(t, err)
+	f := &fixture{svc: svc, ctx: t.Context()}
+	alice := f.user(t, "alice")
+	k, _ := f.key(t, alice.ID, authn.Ed25519, authn.Key)
+	ch, err := svc.BeginLogin(f.ctx, alice.ID)
+	require.NoError(t, err)
+	long := strings.Repeat("x", 1<<16)
+	_, _, err = svc.FinishLogin(f.ctx, long, k.Assert(ch.Challenge))
+	require.ErrorIs(t, err, authn.ErrUnknownChallenge)
+	_, _, err = svc.CompleteAction(f.ctx, long, k.Assert(ch.Challenge))
+	require.ErrorIs(t, err, authn.ErrUnknownChallenge)
+	assert.Contains(t, logs.String(), "authn: login refused")
+	assert.Contains(t, logs.String(), "authn: action signature refused")
+	assert.Less(t, logs.Len(), 2048)
 }
