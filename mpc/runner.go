@@ -302,15 +302,11 @@ func (st *run) send(out []round.Message) error {
 }
 
 func (st *run) sendOne(m round.Message, echo bool) error {
-	sealed, err := round.Seal(st.Identity, m, echo)
+	sealed, d, err := round.SealDigest(st.Identity, m, echo)
 	if err != nil {
 		return fmt.Errorf("mpc: %s: sealing: %w", st.Protocol, err)
 	}
 	if m.IsBroadcast() && !echo {
-		d, _, err := round.EvidenceDigest(sealed)
-		if err != nil {
-			return err
-		}
 		st.myBcast[m.Round] = d
 	}
 	fr, err := encodeFrame(st.Session, sealed)
@@ -351,15 +347,16 @@ func (st *run) accept(f transport.Frame) error {
 	}
 	// An exact copy of an envelope already accepted (a retransmission or a
 	// duplicate delivery) is dropped before its signature is checked again.
-	d, sig, err := round.EvidenceDigest(sealed)
+	env, err := round.Parse(sealed)
 	if err != nil {
 		st.reject(f.From, err)
 		return nil
 	}
+	d := env.Digest
 	if st.accepted[d] {
 		return nil
 	}
-	m, echo, err := round.Open(st.keys.Key, sealed)
+	m, echo, err := env.Open(st.keys.Key)
 	if err != nil {
 		st.reject(f.From, err)
 		return nil
@@ -383,7 +380,7 @@ func (st *run) accept(f transport.Frame) error {
 		st.reject(f.From, fmt.Errorf("round %d out of range", m.Round))
 		return nil
 	}
-	in := inbound{m: m, echo: echo, digest: d, sig: sig}
+	in := inbound{m: m, echo: echo, digest: d, sig: env.Sig}
 	k := slot{round: m.Round, from: m.From, kind: kindDirect}
 	if echo {
 		k.kind = kindEcho

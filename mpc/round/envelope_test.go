@@ -78,6 +78,6 @@ func FuzzOpen(f *testing.F) {
 		if err == nil && m.From != 3 {
 			t.Fatalf("opened an envelope from party %d with party 3's key", m.From)
 		}
-		_, _, _ = EvidenceDigest(b)
+		_, _ = Parse(b)
 	})
 }
