@@ -1,6 +1,7 @@
 package curve
 
 import (
+	"bytes"
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/hex"
@@ -166,6 +167,19 @@ func TestReduceScalar(t *testing.T) {
 	b[0] = 1
 	want := new(big.Int).Mod(new(big.Int).Lsh(big.NewInt(1), 256), secp256k1.S256().N)
 	assert.Equal(t, want.FillBytes(make([]byte, 32)), Secp256k1.ReduceScalar(b).Bytes())
+	// Every length up to 64 bytes, and the extremes, agree with math/big.
+	n := secp256k1.S256().N
+	inputs := [][]byte{nil, make([]byte, 64), bytes.Repeat([]byte{0xff}, 64), bytes.Repeat([]byte{0xff}, 32), n.Bytes()}
+	for l := 0; l <= 64; l++ {
+		in := make([]byte, l)
+		_, err := rand.Read(in)
+		require.NoError(t, err)
+		inputs = append(inputs, in)
+	}
+	for _, in := range inputs {
+		want := new(big.Int).Mod(new(big.Int).SetBytes(in), n)
+		assert.Equal(t, want.FillBytes(make([]byte, 32)), Secp256k1.ReduceScalar(in).Bytes(), "%x", in)
+	}
 	// Little-endian reduction for edwards25519: 1 stays 1.
 	assert.True(t, Edwards25519.ReduceScalar([]byte{1}).Equal(Edwards25519.ScalarFromUint64(1)))
 }

@@ -73,18 +73,36 @@ func (secpCurve) DecodeScalar(b []byte) (Scalar, error) {
 	return r, nil
 }
 
+// ReduceScalar reduces b, padded on the left to 64 bytes, as hi·2^256 + lo:
+// ModNScalar.SetBytes reduces each half and the rest is one multiplication
+// and one addition, all constant time. Its inputs include secrets (nonce
+// derivations, the zero-sharing PRF), which math/big's division would
+// handle in variable time.
 func (secpCurve) ReduceScalar(b []byte) Scalar {
 	if len(b) > 64 {
 		panic("curve: ReduceScalar input longer than 64 bytes")
 	}
-	n := new(big.Int).SetBytes(b)
-	n.Mod(n, secpOrder)
-	var a [32]byte
-	n.FillBytes(a[:])
+	var w [64]byte
+	copy(w[64-len(b):], b)
+	var hi, lo secp256k1.ModNScalar
+	hi.SetBytes((*[32]byte)(w[:32]))
+	lo.SetBytes((*[32]byte)(w[32:]))
+	clear(w[:])
 	r := &secpScalar{}
-	r.s.SetBytes(&a)
+	r.s.Mul2(&hi, &secpTwo256).Add(&lo)
+	hi.Zero()
+	lo.Zero()
 	return r
 }
+
+// secpTwo256 is 2^256 mod n.
+var secpTwo256 = func() secp256k1.ModNScalar {
+	var b [32]byte
+	new(big.Int).Mod(new(big.Int).Lsh(big.NewInt(1), 256), secpOrder).FillBytes(b[:])
+	var s secp256k1.ModNScalar
+	s.SetBytes(&b)
+	return s
+}()
 
 func (secpCurve) Identity() Point { return &secpPoint{} }
 
