@@ -47,16 +47,10 @@ func (st *run) complain(accused round.PartyID, evidence []byte) {
 		return // a message that did not come through Open; nothing to show
 	}
 	payload, err := wire.Marshal(complaintBody{Envelope: evidence})
-	if err != nil {
-		st.log().Warn("mpc: complaint not sent", "protocol", st.Protocol, "session", st.Session, "accused", accused, "err", err)
-		return
+	var fr []byte
+	if err == nil {
+		fr, _, err = st.frame(round.Message{Session: st.Session, Round: complaintRound, From: st.Self, To: round.Broadcast, Payload: payload}, false)
 	}
-	sealed, err := round.Seal(st.Identity, round.Message{Session: st.Session, Round: complaintRound, From: st.Self, To: round.Broadcast, Payload: payload}, false)
-	if err != nil {
-		st.log().Warn("mpc: complaint not sent", "protocol", st.Protocol, "session", st.Session, "accused", accused, "err", err)
-		return
-	}
-	fr, err := encodeFrame(st.Session, sealed)
 	if err != nil {
 		st.log().Warn("mpc: complaint not sent", "protocol", st.Protocol, "session", st.Session, "accused", accused, "err", err)
 		return

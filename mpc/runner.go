@@ -302,16 +302,12 @@ func (st *run) send(out []round.Message) error {
 }
 
 func (st *run) sendOne(m round.Message, echo bool) error {
-	sealed, d, err := round.SealDigest(st.Identity, m, echo)
+	fr, d, err := st.frame(m, echo)
 	if err != nil {
-		return fmt.Errorf("mpc: %s: sealing: %w", st.Protocol, err)
+		return fmt.Errorf("mpc: %s: %w", st.Protocol, err)
 	}
 	if m.IsBroadcast() && !echo {
 		st.myBcast[m.Round] = d
-	}
-	fr, err := encodeFrame(st.Session, sealed)
-	if err != nil {
-		return fmt.Errorf("mpc: %s: framing: %w", st.Protocol, err)
 	}
 	to := st.others
 	if !m.IsBroadcast() {
@@ -331,6 +327,20 @@ func (st *run) sendOne(m round.Message, echo bool) error {
 		}
 	}
 	return nil
+}
+
+// frame seals m under this party's identity key and frames it for the
+// transport; it also returns the digest the signature covers.
+func (st *run) frame(m round.Message, echo bool) ([]byte, [32]byte, error) {
+	sealed, d, err := round.SealDigest(st.Identity, m, echo)
+	if err != nil {
+		return nil, d, fmt.Errorf("sealing: %w", err)
+	}
+	fr, err := encodeFrame(st.Session, sealed)
+	if err != nil {
+		return nil, d, fmt.Errorf("framing: %w", err)
+	}
+	return fr, d, nil
 }
 
 // accept opens one frame and files or processes its message. Only a proven
