@@ -5,8 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/big"
-	"strconv"
 
+	"github.com/ethereum/go-ethereum/accounts"
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/ethereum/go-ethereum/signer/core/apitypes"
@@ -63,10 +63,7 @@ func NormalizeSignature(sig []byte) ([]byte, error) {
 
 // PersonalMessageHash is the EIP-191 (version 0x45) hash of msg:
 // keccak256("\x19Ethereum Signed Message:\n" ‖ len(msg) ‖ msg).
-func PersonalMessageHash(msg []byte) []byte {
-	prefix := "\x19Ethereum Signed Message:\n" + strconv.Itoa(len(msg))
-	return crypto.Keccak256([]byte(prefix), msg)
-}
+func PersonalMessageHash(msg []byte) []byte { return accounts.TextHash(msg) }
 
 // MaxTypedData bounds the JSON TypedDataHash accepts.
 const MaxTypedData = 1 << 20
@@ -144,28 +141,15 @@ func (c *Chain) AttachMessage(m *chains.UnsignedMessage, sig []byte) ([]byte, er
 	if err != nil {
 		return nil, err
 	}
-	if err := checkSigner(want.Digest.Bytes, norm, m.Key); err != nil {
+	got, err := RecoverAddress(want.Digest.Bytes, norm)
+	if err != nil {
 		return nil, err
+	}
+	if wallet, _ := AddressOf(m.Key); got != wallet { // PrepareMessage has checked the key
+		return nil, fmt.Errorf("%w: signature recovers to %s, not the wallet's %s", chains.ErrInvalidSignature, got, wallet)
 	}
 	norm[64] += 27
 	return norm, nil
-}
-
-// checkSigner checks that a normalised signature of hash recovers to the
-// address of key.
-func checkSigner(hash, sig []byte, key chains.PublicKey) error {
-	want, err := AddressOf(key)
-	if err != nil {
-		return err
-	}
-	pub, err := crypto.SigToPub(hash, sig)
-	if err != nil {
-		return fmt.Errorf("%w: %v", chains.ErrInvalidSignature, err)
-	}
-	if got := crypto.PubkeyToAddress(*pub); got != want {
-		return fmt.Errorf("%w: signature recovers to %s, not the wallet's %s", chains.ErrInvalidSignature, got, want)
-	}
-	return nil
 }
 
 // RecoverAddress returns the address that signed hash with a 65-byte
