@@ -1,7 +1,6 @@
 package authn_test
 
 import (
-	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -40,104 +39,102 @@ func keyKind(alg authn.Algorithm) func(t testing.TB, f *fixture, id string) (aut
 	}
 }
 
-func TestActionSigning(t *testing.T) {
-	t.Parallel()
+// forEachSignerKind runs test, in parallel, for every credential kind that
+// signs actions, each on a fresh fixture where alice holds one credential
+// of that kind.
+func forEachSignerKind(t *testing.T, test func(t *testing.T, f *fixture, alice *authn.Identity, s authntest.Signer, cred *authn.Credential)) {
+	t.Helper()
 	for _, k := range signerKinds {
 		t.Run(k.name, func(t *testing.T) {
 			t.Parallel()
 			f := newFixture(t)
 			alice := f.user(t, "alice")
 			s, cred := k.register(t, f, alice.ID)
-
-			ch, err := f.svc.InitAction(f.ctx, alice.ID, opSign, resource, payload)
-			require.NoError(t, err)
-			require.NotNil(t, ch.Binding)
-			assert.Equal(t, []byte(ch.Challenge), ch.Binding.Challenge())
-			assert.Equal(t, authn.PayloadHash(payload), []byte(ch.Binding.PayloadHash))
-			assert.Equal(t, f.clock.Now().Add(authn.DefaultActionChallengeTTL), ch.ExpiresAt)
-
-			a, err := s.Answer(ch)
-			require.NoError(t, err)
-			tok, ev, err := f.svc.CompleteAction(f.ctx, ch.ID, a)
-			require.NoError(t, err)
-			assert.Equal(t, alice.ID, ev.Principal)
-			assert.Equal(t, []byte(cred.ID), []byte(ev.CredentialID))
-
-			got, err := f.svc.VerifyAction(f.ctx, tok, opSign, resource, payload)
-			require.NoError(t, err)
-			assert.Equal(t, ev.Binding.Challenge(), got.Binding.Challenge())
-			require.NoError(t, got.Verify(cred.PublicKey), "evidence verifies offline")
-			require.NoError(t, got.Binding.Matches(opSign, resource, payload))
-
-			_, err = f.svc.VerifyAction(f.ctx, tok, opSign, resource, payload)
-			require.ErrorIs(t, err, authn.ErrActionReplayed)
+			test(t, f, alice, s, cred)
 		})
 	}
+}
+
+func TestActionSigning(t *testing.T) {
+	t.Parallel()
+	forEachSignerKind(t, func(t *testing.T, f *fixture, alice *authn.Identity, s authntest.Signer, cred *authn.Credential) {
+
+		ch, err := f.svc.InitAction(f.ctx, alice.ID, opSign, resource, payload)
+		require.NoError(t, err)
+		require.NotNil(t, ch.Binding)
+		assert.Equal(t, []byte(ch.Challenge), ch.Binding.Challenge())
+		assert.Equal(t, authn.PayloadHash(payload), []byte(ch.Binding.PayloadHash))
+		assert.Equal(t, f.clock.Now().Add(authn.DefaultActionChallengeTTL), ch.ExpiresAt)
+
+		a, err := s.Answer(ch)
+		require.NoError(t, err)
+		tok, ev, err := f.svc.CompleteAction(f.ctx, ch.ID, a)
+		require.NoError(t, err)
+		assert.Equal(t, alice.ID, ev.Principal)
+		assert.Equal(t, []byte(cred.ID), []byte(ev.CredentialID))
+
+		got, err := f.svc.VerifyAction(f.ctx, tok, opSign, resource, payload)
+		require.NoError(t, err)
+		assert.Equal(t, ev.Binding.Challenge(), got.Binding.Challenge())
+		require.NoError(t, got.Verify(cred.PublicKey), "evidence verifies offline")
+		require.NoError(t, got.Binding.Matches(opSign, resource, payload))
+
+		_, err = f.svc.VerifyAction(f.ctx, tok, opSign, resource, payload)
+		require.ErrorIs(t, err, authn.ErrActionReplayed)
+	})
 }
 
 func TestActionTokenBoundToRequest(t *testing.T) {
 	t.Parallel()
-	for _, k := range signerKinds {
-		t.Run(k.name, func(t *testing.T) {
-			t.Parallel()
-			f := newFixture(t)
-			alice := f.user(t, "alice")
-			s, _ := k.register(t, f, alice.ID)
-			tok, _, err := authntest.SignAction(f.ctx, f.svc, s, alice.ID, opSign, resource, payload)
-			require.NoError(t, err)
+	forEachSignerKind(t, func(t *testing.T, f *fixture, alice *authn.Identity, s authntest.Signer, cred *authn.Credential) {
+		tok, _, err := authntest.SignAction(f.ctx, f.svc, s, alice.ID, opSign, resource, payload)
+		require.NoError(t, err)
 
-			changed := append([]byte(nil), payload...)
-			changed[len(changed)-3] ^= 1
-			for _, c := range []struct {
-				name          string
-				op, res       string
-				body          []byte
-				wantInMessage string
-			}{
-				{"operation", "Wallets:Create", resource, payload, "operation"},
-				{"resource", opSign, "wallets/wa-2/signatures", payload, "resource"},
-				{"payload one byte", opSign, resource, changed, "payload"},
-				{"payload truncated", opSign, resource, payload[:len(payload)-1], "payload"},
-				{"empty payload", opSign, resource, nil, "payload"},
-			} {
-				_, err := f.svc.VerifyAction(f.ctx, tok, c.op, c.res, c.body)
-				require.ErrorIs(t, err, authn.ErrActionMismatch, c.name)
-				assert.Contains(t, err.Error(), c.wantInMessage, c.name)
-			}
-			// A mismatch does not consume the token: the request it was
-			// signed for still goes through, once.
-			_, err = f.svc.VerifyAction(f.ctx, tok, opSign, resource, payload)
-			require.NoError(t, err)
-			_, err = f.svc.VerifyAction(f.ctx, tok, opSign, resource, payload)
-			require.ErrorIs(t, err, authn.ErrActionReplayed)
-		})
-	}
+		changed := append([]byte(nil), payload...)
+		changed[len(changed)-3] ^= 1
+		for _, c := range []struct {
+			name          string
+			op, res       string
+			body          []byte
+			wantInMessage string
+		}{
+			{"operation", "Wallets:Create", resource, payload, "operation"},
+			{"resource", opSign, "wallets/wa-2/signatures", payload, "resource"},
+			{"payload one byte", opSign, resource, changed, "payload"},
+			{"payload truncated", opSign, resource, payload[:len(payload)-1], "payload"},
+			{"empty payload", opSign, resource, nil, "payload"},
+		} {
+			_, err := f.svc.VerifyAction(f.ctx, tok, c.op, c.res, c.body)
+			require.ErrorIs(t, err, authn.ErrActionMismatch, c.name)
+			assert.Contains(t, err.Error(), c.wantInMessage, c.name)
+		}
+		// A mismatch does not consume the token: the request it was
+		// signed for still goes through, once.
+		_, err = f.svc.VerifyAction(f.ctx, tok, opSign, resource, payload)
+		require.NoError(t, err)
+		_, err = f.svc.VerifyAction(f.ctx, tok, opSign, resource, payload)
+		require.ErrorIs(t, err, authn.ErrActionReplayed)
+	})
 }
 
 func TestActionExpiry(t *testing.T) {
 	t.Parallel()
-	for _, k := range signerKinds {
-		t.Run(k.name, func(t *testing.T) {
-			t.Parallel()
-			f := newFixture(t)
-			alice := f.user(t, "alice")
-			s, _ := k.register(t, f, alice.ID)
+	forEachSignerKind(t, func(t *testing.T, f *fixture, alice *authn.Identity, s authntest.Signer, cred *authn.Credential) {
 
-			ch, err := f.svc.InitAction(f.ctx, alice.ID, opSign, resource, payload)
-			require.NoError(t, err)
-			a, err := s.Answer(ch)
-			require.NoError(t, err)
-			f.clock.Advance(authn.DefaultActionChallengeTTL)
-			_, _, err = f.svc.CompleteAction(f.ctx, ch.ID, a)
-			require.ErrorIs(t, err, authn.ErrChallengeExpired)
+		ch, err := f.svc.InitAction(f.ctx, alice.ID, opSign, resource, payload)
+		require.NoError(t, err)
+		a, err := s.Answer(ch)
+		require.NoError(t, err)
+		f.clock.Advance(authn.DefaultActionChallengeTTL)
+		_, _, err = f.svc.CompleteAction(f.ctx, ch.ID, a)
+		require.ErrorIs(t, err, authn.ErrChallengeExpired)
 
-			tok, _, err := authntest.SignAction(f.ctx, f.svc, s, alice.ID, opSign, resource, payload)
-			require.NoError(t, err)
-			f.clock.Advance(authn.DefaultActionTokenTTL)
-			_, err = f.svc.VerifyAction(f.ctx, tok, opSign, resource, payload)
-			require.ErrorIs(t, err, authn.ErrTokenExpired)
-		})
-	}
+		tok, _, err := authntest.SignAction(f.ctx, f.svc, s, alice.ID, opSign, resource, payload)
+		require.NoError(t, err)
+		f.clock.Advance(authn.DefaultActionTokenTTL)
+		_, err = f.svc.VerifyAction(f.ctx, tok, opSign, resource, payload)
+		require.ErrorIs(t, err, authn.ErrTokenExpired)
+	})
 }
 
 func TestActionChallengeIsSingleUse(t *testing.T) {
@@ -181,65 +178,53 @@ func TestActionFromAnotherUsersCredential(t *testing.T) {
 
 func TestActionRevokedCredential(t *testing.T) {
 	t.Parallel()
-	for _, k := range signerKinds {
-		t.Run(k.name, func(t *testing.T) {
-			t.Parallel()
-			f := newFixture(t)
-			alice := f.user(t, "alice")
-			s, cred := k.register(t, f, alice.ID)
-			_, _ = f.key(t, alice.ID, authn.Ed25519, authn.Key) // alice keeps another credential
+	forEachSignerKind(t, func(t *testing.T, f *fixture, alice *authn.Identity, s authntest.Signer, cred *authn.Credential) {
+		_, _ = f.key(t, alice.ID, authn.Ed25519, authn.Key) // alice keeps another credential
 
-			// A token obtained before the revocation dies with it.
-			tok, _, err := authntest.SignAction(f.ctx, f.svc, s, alice.ID, opSign, resource, payload)
-			require.NoError(t, err)
-			ch, err := f.svc.InitAction(f.ctx, alice.ID, opSign, resource, payload)
-			require.NoError(t, err)
-			a, err := s.Answer(ch)
-			require.NoError(t, err)
+		// A token obtained before the revocation dies with it.
+		tok, _, err := authntest.SignAction(f.ctx, f.svc, s, alice.ID, opSign, resource, payload)
+		require.NoError(t, err)
+		ch, err := f.svc.InitAction(f.ctx, alice.ID, opSign, resource, payload)
+		require.NoError(t, err)
+		a, err := s.Answer(ch)
+		require.NoError(t, err)
 
-			require.NoError(t, f.svc.RevokeCredential(f.ctx, cred.ID))
-			_, err = f.svc.VerifyAction(f.ctx, tok, opSign, resource, payload)
-			require.ErrorIs(t, err, authn.ErrInvalidToken)
-			_, _, err = f.svc.CompleteAction(f.ctx, ch.ID, a)
-			require.ErrorIs(t, err, authn.ErrCredentialRevoked)
+		require.NoError(t, f.svc.RevokeCredential(f.ctx, cred.ID))
+		_, err = f.svc.VerifyAction(f.ctx, tok, opSign, resource, payload)
+		require.ErrorIs(t, err, authn.ErrInvalidToken)
+		_, _, err = f.svc.CompleteAction(f.ctx, ch.ID, a)
+		require.ErrorIs(t, err, authn.ErrCredentialRevoked)
 
-			ch, err = f.svc.InitAction(f.ctx, alice.ID, opSign, resource, payload)
-			require.NoError(t, err)
-			assert.NotContains(t, ch.AllowCredentials, cred.ID)
-		})
-	}
+		ch, err = f.svc.InitAction(f.ctx, alice.ID, opSign, resource, payload)
+		require.NoError(t, err)
+		assert.NotContains(t, ch.AllowCredentials, cred.ID)
+	})
 }
 
 func TestActionDeactivatedUser(t *testing.T) {
 	t.Parallel()
-	for _, k := range signerKinds {
-		t.Run(k.name, func(t *testing.T) {
-			t.Parallel()
-			f := newFixture(t)
-			alice := f.user(t, "alice")
-			s, _ := k.register(t, f, alice.ID)
-			tok, _, err := authntest.SignAction(f.ctx, f.svc, s, alice.ID, opSign, resource, payload)
-			require.NoError(t, err)
-			ch, err := f.svc.InitAction(f.ctx, alice.ID, opSign, resource, payload)
-			require.NoError(t, err)
-			a, err := s.Answer(ch)
-			require.NoError(t, err)
+	forEachSignerKind(t, func(t *testing.T, f *fixture, alice *authn.Identity, s authntest.Signer, cred *authn.Credential) {
+		tok, _, err := authntest.SignAction(f.ctx, f.svc, s, alice.ID, opSign, resource, payload)
+		require.NoError(t, err)
+		ch, err := f.svc.InitAction(f.ctx, alice.ID, opSign, resource, payload)
+		require.NoError(t, err)
+		a, err := s.Answer(ch)
+		require.NoError(t, err)
 
-			require.NoError(t, f.svc.DeactivateIdentity(f.ctx, alice.ID))
-			_, _, err = f.svc.CompleteAction(f.ctx, ch.ID, a)
-			require.ErrorIs(t, err, authn.ErrIdentityDeactivated)
-			_, err = f.svc.InitAction(f.ctx, alice.ID, opSign, resource, payload)
-			require.ErrorIs(t, err, authn.ErrIdentityDeactivated)
-			_, err = f.svc.VerifyAction(f.ctx, tok, opSign, resource, payload)
-			require.ErrorIs(t, err, authn.ErrInvalidToken, "deactivation revokes tokens")
-			_, _, err = authntest.Login(f.ctx, f.svc, s, alice.ID)
-			require.ErrorIs(t, err, authn.ErrIdentityDeactivated)
+		require.NoError(t, f.svc.DeactivateIdentity(f.ctx, alice.ID))
+		_, _, err = f.svc.CompleteAction(f.ctx, ch.ID, a)
+		require.ErrorIs(t, err, authn.ErrIdentityDeactivated)
+		_, err = f.svc.InitAction(f.ctx, alice.ID, opSign, resource, payload)
+		require.ErrorIs(t, err, authn.ErrIdentityDeactivated)
+		_, err = f.svc.VerifyAction(f.ctx, tok, opSign, resource, payload)
+		require.ErrorIs(t, err, authn.ErrInvalidToken, "deactivation revokes tokens")
+		_, _, err = authntest.Login(f.ctx, f.svc, s, alice.ID)
+		require.ErrorIs(t, err, authn.ErrIdentityDeactivated)
 
-			require.NoError(t, f.svc.ActivateIdentity(f.ctx, alice.ID))
-			_, _, err = authntest.SignAction(f.ctx, f.svc, s, alice.ID, opSign, resource, payload)
-			require.NoError(t, err)
-		})
-	}
+		require.NoError(t, f.svc.ActivateIdentity(f.ctx, alice.ID))
+		_, _, err = authntest.SignAction(f.ctx, f.svc, s, alice.ID, opSign, resource, payload)
+		require.NoError(t, err)
+	})
 }
 
 func TestActionPasskeyRefusals(t *testing.T) {
@@ -345,28 +330,7 @@ func TestVerifyActionConcurrentUseSucceedsOnce(t *testing.T) {
 	k, _ := f.key(t, alice.ID, authn.Ed25519, authn.Key)
 	tok, _, err := authntest.SignAction(f.ctx, f.svc, k, alice.ID, opSign, resource, payload)
 	require.NoError(t, err)
-
-	const n = 16
-	errs := make([]error, n)
-	var wg sync.WaitGroup
-	start := make(chan struct{})
-	for i := range n {
-		wg.Go(func() {
-			<-start
-			_, errs[i] = f.svc.VerifyAction(f.ctx, tok, opSign, resource, payload)
-		})
-	}
-	close(start)
-	wg.Wait()
-	ok := 0
-	for _, err := range errs {
-		if err == nil {
-			ok++
-			continue
-		}
-		require.ErrorIs(t, err, authn.ErrActionReplayed)
-	}
-	assert.Equal(t, 1, ok)
+	requireSpentOnce(t, f, tok, 16)
 }
 
 func TestActionPayloadCap(t *testing.T) {

@@ -2,10 +2,8 @@ package authn_test
 
 import (
 	"path/filepath"
-	"sync"
 	"testing"
 
-	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/cairn-mpc/cairn/authn"
@@ -87,26 +85,5 @@ func TestVerifyActionConcurrentUseOverBolt(t *testing.T) {
 	k, _ := f.key(t, alice.ID, authn.ECDSASecp256k1, authn.Key)
 	tok, _, err := authntest.SignAction(f.ctx, f.svc, k, alice.ID, opSign, resource, payload)
 	require.NoError(t, err)
-
-	const n = 8
-	errs := make([]error, n)
-	var wg sync.WaitGroup
-	start := make(chan struct{})
-	for i := range n {
-		wg.Go(func() {
-			<-start
-			_, errs[i] = f.svc.VerifyAction(f.ctx, tok, opSign, resource, payload)
-		})
-	}
-	close(start)
-	wg.Wait()
-	ok := 0
-	for _, err := range errs {
-		if err == nil {
-			ok++
-			continue
-		}
-		require.ErrorIs(t, err, authn.ErrActionReplayed)
-	}
-	assert.Equal(t, 1, ok)
+	requireSpentOnce(t, f, tok, 8)
 }

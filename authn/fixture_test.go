@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/cairn-mpc/cairn/authn"
@@ -103,6 +104,32 @@ func (f *fixture) key(t testing.TB, id string, alg authn.Algorithm, kind authn.C
 	k, c, err := authntest.RegisterKey(f.ctx, f.svc, id, alg, kind)
 	require.NoError(t, err)
 	return k, c
+}
+
+// requireSpentOnce presents tok, with the request it was signed for, from
+// n goroutines at once: exactly one use succeeds, the others are replays.
+func requireSpentOnce(t *testing.T, f *fixture, tok authn.Token, n int) {
+	t.Helper()
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range n {
+		wg.Go(func() {
+			<-start
+			_, errs[i] = f.svc.VerifyAction(f.ctx, tok, opSign, resource, payload)
+		})
+	}
+	close(start)
+	wg.Wait()
+	ok := 0
+	for _, err := range errs {
+		if err == nil {
+			ok++
+			continue
+		}
+		require.ErrorIs(t, err, authn.ErrActionReplayed)
+	}
+	assert.Equal(t, 1, ok)
 }
 
 // keyAlgorithms are the key-credential algorithms.
