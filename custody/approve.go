@@ -60,10 +60,7 @@ func (s *Service) decide(ctx context.Context, tok authn.Token, d DecisionRequest
 		return nil, err
 	}
 	r, err := s.settle(ctx, a)
-	if err != nil {
-		return &Decided{Approval: a, Request: r}, err
-	}
-	return &Decided{Approval: a, Request: r}, nil
+	return &Decided{Approval: a, Request: r}, err
 }
 
 // settle brings the request an approval holds in line with it: Approved
@@ -201,9 +198,9 @@ func (s *Service) track(ctx context.Context, r *Request) error {
 	details := map[string]any{"txId": r.TxID, "block": st.Block, "confirmations": st.Confirmations}
 	set := func(n *Request) { n.Block, n.Confirmations = st.Block, st.Confirmations }
 	switch {
-	case st.State == chainsIncluded && st.Confirmations >= s.cfg.Confirmations:
+	case st.State == chains.Included && st.Confirmations >= s.cfg.Confirmations:
 		return s.step(ctx, r, transition{status: StatusConfirmed, kind: "request.confirmed", event: "request.confirmed", details: details}, set)
-	case st.State == chainsFailed:
+	case st.State == chains.Failed:
 		return s.step(ctx, r, transition{status: StatusFailed, kind: "request.failed", event: "request.failed", details: details,
 			reasons: []string{"the transaction was included but failed"}}, set)
 	}

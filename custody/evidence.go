@@ -211,18 +211,7 @@ func (g *EvidenceGate) check(ctx context.Context, req mpc.GateRequest) error {
 	}
 
 	// The policies, as the signer reads them.
-	a := policy.Activity{ID: activityID(ev), Kind: policy.WalletsSign, Initiator: ev.Principal, WalletID: w.ID, WalletTags: w.Tags, Network: w.Network}
-	switch e.Kind {
-	case KindTransfer:
-		a.Payload = policy.PayloadTransfer
-	case KindSignTransaction:
-		a.Payload = policy.PayloadTransaction
-	default:
-		a.Payload = policy.PayloadHash
-	}
-	if activity != nil && activity.Kind == chains.KindTransfer {
-		a.Asset, a.Amount, a.Recipient = activity.Asset.Symbol, activity.Amount, activity.Recipient
-	}
+	a := signActivity(ev, e.Kind, w, activity)
 	d, err := g.cfg.Policies.Recheck(ctx, a)
 	if err != nil {
 		return err
@@ -248,52 +237,64 @@ const bucketGate = "custody/gate" // activity id â†’ expiry (8 bytes, Unix s) â€
 // once records that the user action named id authorises exactly digests,
 // until expiry; it refuses the action for other digests.
 func (g *EvidenceGate) once(ctx context.Context, id string, digests []chains.Digest, expiry time.Time) error {
-	h := sha256.New()
-	for _, d := range digests {
-		b, _ := json.Marshal(d) // a struct of strings and bytes: cannot fail
-		h.Write(binary.BigEndian.AppendUint32(nil, uint32(len(b))))
-		h.Write(b)
+	enc, err := wire.Marshal(digests)
+	if err != nil {
+		return err
 	}
-	sum := h.Sum(nil)
+	sum := sha256.Sum256(enc)
 	now := g.cfg.Clock()
-	g.mu.Lock()
-	prune := now.Sub(g.lastPrune) > time.Hour
-	if prune {
-		g.lastPrune = now
-	}
-	g.mu.Unlock()
 	return g.cfg.Store.Update(ctx, func(tx store.Tx) error {
 		switch v, err := tx.Get(bucketGate, []byte(id)); {
 		case err == nil:
 			if len(v) != 8+sha256.Size {
 				return fmt.Errorf("gate record of %s: %w", id, store.ErrCorrupt)
 			}
-			if !bytes.Equal(v[8:], sum) {
+			if !bytes.Equal(v[8:], sum[:]) {
 				return fmt.Errorf("the initiator's action was already used for another transaction")
 			}
 			return nil
 		case !errors.Is(err, store.ErrNotFound):
 			return err
 		}
-		if prune {
-			var stale [][]byte
-			err := tx.ForEach(bucketGate, nil, func(k, v []byte) error {
-				if len(v) >= 8 && int64(binary.BigEndian.Uint64(v)) < now.Unix() {
-					stale = append(stale, bytes.Clone(k))
-				}
-				return nil
-			})
-			if err != nil {
+		if g.duePrune(now) {
+			if err := pruneGate(tx, now); err != nil {
 				return err
 			}
-			for _, k := range stale {
-				if err := tx.Delete(bucketGate, k); err != nil {
-					return err
-				}
-			}
 		}
-		return tx.Put(bucketGate, []byte(id), append(binary.BigEndian.AppendUint64(nil, uint64(expiry.Unix())), sum...))
+		return tx.Put(bucketGate, []byte(id), append(binary.BigEndian.AppendUint64(nil, uint64(expiry.Unix())), sum[:]...))
 	})
+}
+
+// duePrune reports whether an hour has passed since the gate last dropped
+// expired records, and if so starts the next hour.
+func (g *EvidenceGate) duePrune(now time.Time) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if now.Sub(g.lastPrune) <= time.Hour {
+		return false
+	}
+	g.lastPrune = now
+	return true
+}
+
+// pruneGate drops the records whose user actions no longer open the gate.
+func pruneGate(tx store.Tx, now time.Time) error {
+	var stale [][]byte
+	err := tx.ForEach(bucketGate, nil, func(k, v []byte) error {
+		if len(v) >= 8 && int64(binary.BigEndian.Uint64(v)) < now.Unix() {
+			stale = append(stale, bytes.Clone(k))
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, k := range stale {
+		if err := tx.Delete(bucketGate, k); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // derive decodes what the body asks to sign.

@@ -17,33 +17,36 @@ import (
 
 // activityOf is the normalised activity policies judge for r.
 func (s *Service) activityOf(ctx context.Context, r *Request) (policy.Activity, error) {
-	a := policy.Activity{ID: r.ID, Initiator: r.Initiator, Network: r.Network}
 	if r.Kind == KindCreateWallet {
-		a.Kind = policy.WalletsCreate
-		return a, nil
+		return policy.Activity{ID: r.ID, Kind: policy.WalletsCreate, Initiator: r.Initiator, Network: r.Network}, nil
 	}
 	var ev authn.Evidence
 	if err := ev.UnmarshalBinary(r.Evidence); err != nil {
-		return a, fmt.Errorf("custody: evidence of %s: %w: %w", r.ID, store.ErrCorrupt, err)
+		return policy.Activity{}, fmt.Errorf("custody: evidence of %s: %w: %w", r.ID, store.ErrCorrupt, err)
 	}
-	a.ID = activityID(&ev)
 	w, err := s.Wallet(ctx, r.WalletID)
 	if err != nil {
-		return a, err
+		return policy.Activity{}, err
 	}
-	a.Kind, a.WalletID, a.WalletTags = policy.WalletsSign, w.ID, w.Tags
-	switch {
-	case r.Kind == KindSignMessage:
-		a.Payload = policy.PayloadHash
-	case r.Kind == KindTransfer:
+	return signActivity(&ev, r.Kind, w, r.Activity), nil
+}
+
+// signActivity is the activity of a signature request on w, as custody
+// submits it and as a signer's gate re-checks it: the two must agree.
+func signActivity(ev *authn.Evidence, kind RequestKind, w *Wallet, act *chains.Activity) policy.Activity {
+	a := policy.Activity{ID: activityID(ev), Kind: policy.WalletsSign, Initiator: ev.Principal, WalletID: w.ID, WalletTags: w.Tags, Network: w.Network}
+	switch kind {
+	case KindTransfer:
 		a.Payload = policy.PayloadTransfer
-	default:
+	case KindSignTransaction:
 		a.Payload = policy.PayloadTransaction
+	default:
+		a.Payload = policy.PayloadHash
 	}
-	if act := r.Activity; act != nil && act.Kind == chains.KindTransfer {
+	if act != nil && act.Kind == chains.KindTransfer {
 		a.Asset, a.Amount, a.Recipient = act.Asset.Symbol, act.Amount, act.Recipient
 	}
-	return a, nil
+	return a
 }
 
 // activityID names the activity a signature request submits to the

@@ -100,55 +100,35 @@ func (s *Service) settled(ctx context.Context, id string) (*Request, error) {
 	return s.Request(ctx, id)
 }
 
-// create stores a new request, its indexes and its audit entry in one
-// transaction; a concurrent request with the same external id loses with
-// ErrConflict, or with a duplicateError naming the winner, for the same
-// body.
+// create stores a new request as its first step, with its indexes; a
+// concurrent request with the same external id loses with ErrConflict, or
+// with a duplicateError naming the winner, for the same body.
 func (s *Service) create(ctx context.Context, r *Request, evidence []byte) error {
-	details, err := json.Marshal(map[string]any{"kind": r.Kind, "walletId": r.WalletID, "network": r.Network, "activity": r.Activity})
-	if err != nil {
-		return err
-	}
-	data, err := json.Marshal(publicView(r))
-	if err != nil {
-		return err
-	}
-	ev := events.Event{ID: r.ID + "/" + string(r.Status), Type: "request.submitted", Time: r.UpdatedAt, Subject: r.ID, Data: data}
-	err = s.cfg.Store.Update(ctx, func(tx store.Tx) error {
-		if r.ExternalID != "" {
-			key := externalKey(r.Kind, r.ExternalID)
-			if id, err := tx.Get(bucketExternal, key); err == nil {
-				var first Request
-				if err := getJSON(tx, bucketRequests, string(id), &first); err != nil {
+	return s.step(ctx, r, transition{
+		status: StatusSubmitted, kind: "request.submitted", actor: r.Initiator, evidence: [][]byte{evidence}, event: "request.submitted",
+		details: map[string]any{"kind": r.Kind, "walletId": r.WalletID, "network": r.Network, "activity": r.Activity},
+		write: func(tx store.Tx) error {
+			if r.ExternalID != "" {
+				key := externalKey(r.Kind, r.ExternalID)
+				if id, err := tx.Get(bucketExternal, key); err == nil {
+					var first Request
+					if err := getJSON(tx, bucketRequests, string(id), &first); err != nil {
+						return err
+					}
+					if bytes.Equal(first.BodyHash, r.BodyHash) {
+						return duplicateError{id: first.ID}
+					}
+					return &ConflictError{ExternalID: r.ExternalID, RequestID: first.ID}
+				} else if !errors.Is(err, store.ErrNotFound) {
 					return err
 				}
-				if bytes.Equal(first.BodyHash, r.BodyHash) {
-					return duplicateError{id: first.ID}
+				if err := tx.Put(bucketExternal, key, []byte(r.ID)); err != nil {
+					return err
 				}
-				return &ConflictError{ExternalID: r.ExternalID, RequestID: first.ID}
-			} else if !errors.Is(err, store.ErrNotFound) {
-				return err
 			}
-			if err := tx.Put(bucketExternal, key, []byte(r.ID)); err != nil {
-				return err
-			}
-		}
-		if err := putJSON(tx, bucketRequests, r.ID, r); err != nil {
-			return err
-		}
-		if err := tx.Put(bucketOpen, []byte(r.ID), []byte{}); err != nil {
-			return err
-		}
-		if _, err := s.audit.Append(ctx, tx, audit.Record{Kind: "request.submitted", Actor: r.Initiator, Subject: r.ID, Details: details, Evidence: [][]byte{evidence}}); err != nil {
-			return err
-		}
-		return s.events.Enqueue(ctx, tx, ev)
-	})
-	if err != nil {
-		return err
-	}
-	s.events.Publish(ev)
-	return nil
+			return tx.Put(bucketOpen, []byte(r.ID), []byte{})
+		},
+	}, nil)
 }
 
 func externalKey(kind RequestKind, id string) []byte { return []byte(string(kind) + "\x00" + id) }

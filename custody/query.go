@@ -5,13 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 
-	"github.com/cairn-mpc/cairn/chains"
 	"github.com/cairn-mpc/cairn/store"
-)
-
-const (
-	chainsIncluded = chains.Included
-	chainsFailed   = chains.Failed
 )
 
 // Request returns the request with id, or ErrNotFound.
