@@ -213,17 +213,23 @@ func (c *Chain) tokenBalance(ctx context.Context, token, holder common.Address) 
 // transfers the native asset (empty calldata) or calls transfer on a
 // configured ERC-20 token with no value.
 func (c *Chain) Decode(key chains.PublicKey, payload []byte) (*chains.Unsigned, error) {
+	u, _, err := c.decode(key, payload)
+	return u, err
+}
+
+// decode is Decode, also returning the decoded transaction for Attach.
+func (c *Chain) decode(key chains.PublicKey, payload []byte) (*chains.Unsigned, *types.Transaction, error) {
 	from, err := AddressOf(key)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	tx, err := c.decodeTx(payload)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	act := chains.Activity{Kind: chains.KindTransfer, Network: c.net.Name, From: from.Hex()}
 	if tx.To() == nil {
-		return nil, fmt.Errorf("%w: contract creation", chains.ErrUnsupported)
+		return nil, nil, fmt.Errorf("%w: contract creation", chains.ErrUnsupported)
 	}
 	price := tx.GasFeeCap() // the gas price for a legacy transaction
 	act.Fee = new(big.Int).Mul(new(big.Int).SetUint64(tx.Gas()), price)
@@ -234,19 +240,19 @@ func (c *Chain) Decode(key chains.PublicKey, payload []byte) (*chains.Unsigned, 
 	case len(data) == 68 && bytes.Equal(data[:4], transferSelector):
 		token, ok := c.tokens[*tx.To()]
 		if !ok {
-			return nil, fmt.Errorf("%w: transfer on contract %s", chains.ErrUnknownAsset, tx.To())
+			return nil, nil, fmt.Errorf("%w: transfer on contract %s", chains.ErrUnknownAsset, tx.To())
 		}
 		if tx.Value().Sign() != 0 {
-			return nil, fmt.Errorf("%w: a token transfer that also sends %v wei", chains.ErrUnsupported, tx.Value())
+			return nil, nil, fmt.Errorf("%w: a token transfer that also sends %v wei", chains.ErrUnsupported, tx.Value())
 		}
 		if !isZero(data[4 : 4+12]) {
-			return nil, fmt.Errorf("%w: transfer recipient is not an address", chains.ErrInvalidPayload)
+			return nil, nil, fmt.Errorf("%w: transfer recipient is not an address", chains.ErrInvalidPayload)
 		}
 		act.Asset = token
 		act.Recipient = common.BytesToAddress(data[4+12 : 4+32]).Hex()
 		act.Amount = new(big.Int).SetBytes(data[4+32:])
 	default:
-		return nil, fmt.Errorf("%w: a contract call that is not an ERC-20 transfer", chains.ErrUnsupported)
+		return nil, nil, fmt.Errorf("%w: a contract call that is not an ERC-20 transfer", chains.ErrUnsupported)
 	}
 	return &chains.Unsigned{
 		Network:  c.net.Name,
@@ -254,7 +260,7 @@ func (c *Chain) Decode(key chains.PublicKey, payload []byte) (*chains.Unsigned, 
 		Payload:  bytes.Clone(payload),
 		Activity: act,
 		Digests:  []chains.Digest{{Scheme: chains.ECDSA, Bytes: c.signer.Hash(tx).Bytes()}},
-	}, nil
+	}, tx, nil
 }
 
 // decodeTx decodes an unsigned transaction of a type this adapter builds,
@@ -294,7 +300,7 @@ func (c *Chain) Attach(u *chains.Unsigned, sigs [][]byte) (*chains.Signed, error
 	if u.Network != c.net.Name {
 		return nil, fmt.Errorf("%w: transaction for %q, adapter for %q", chains.ErrMismatch, u.Network, c.net.Name)
 	}
-	d, err := c.Decode(u.Key, u.Payload)
+	d, tx, err := c.decode(u.Key, u.Payload)
 	if err != nil {
 		return nil, err
 	}
@@ -305,10 +311,6 @@ func (c *Chain) Attach(u *chains.Unsigned, sigs [][]byte) (*chains.Signed, error
 		return nil, fmt.Errorf("%w: %d signatures for one digest", chains.ErrInvalidSignature, len(sigs))
 	}
 	sig, err := NormalizeSignature(sigs[0])
-	if err != nil {
-		return nil, err
-	}
-	tx, err := c.decodeTx(u.Payload)
 	if err != nil {
 		return nil, err
 	}
