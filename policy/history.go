@@ -99,11 +99,6 @@ func (w *windowResult) addEntry(asset string, amount *big.Int) {
 	sum.Add(sum, amount)
 }
 
-func walletPrefix(b []byte, wallet string) []byte {
-	b = binary.AppendUvarint(b, uint64(len(wallet)))
-	return append(b, wallet...)
-}
-
 func appendInverted(b []byte, v int64) []byte { return binary.BigEndian.AppendUint64(b, ^uint64(v)) }
 
 func readInverted(b []byte) int64 { return int64(^binary.BigEndian.Uint64(b)) }
@@ -111,7 +106,7 @@ func readInverted(b []byte) int64 { return int64(^binary.BigEndian.Uint64(b)) }
 // aggPrefix is the prefix of the level-lvl aggregates inside parent unit
 // parent (ignored for the top level).
 func aggPrefix(lvl int, wallet string, parent int64) []byte {
-	b := walletPrefix(append(make([]byte, 0, 2+binary.MaxVarintLen64+len(wallet)+16), 'a', byte(lvl)), wallet)
+	b := appendString(append(make([]byte, 0, 2+binary.MaxVarintLen64+len(wallet)+16), 'a', byte(lvl)), wallet)
 	if lvl > 0 {
 		b = appendInverted(b, parent)
 	}
@@ -129,7 +124,7 @@ func aggKey(lvl int, wallet string, u int64) []byte {
 
 // entryPrefix is the prefix of the entries in finest unit u.
 func entryPrefix(wallet string, u int64) []byte {
-	b := walletPrefix(append(make([]byte, 0, 1+binary.MaxVarintLen64+len(wallet)+24), 'e'), wallet)
+	b := appendString(append(make([]byte, 0, 1+binary.MaxVarintLen64+len(wallet)+24), 'e'), wallet)
 	return appendInverted(b, u)
 }
 

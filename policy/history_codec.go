@@ -87,6 +87,8 @@ func decodeAggregate(b []byte, into *windowResult) error {
 	return r.done()
 }
 
+// appendString appends s with a uvarint length prefix, so that in a key
+// no string's encoding is a prefix of another's.
 func appendString(b []byte, s string) []byte {
 	b = binary.AppendUvarint(b, uint64(len(s)))
 	return append(b, s...)

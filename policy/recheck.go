@@ -63,7 +63,7 @@ type historyEntry struct {
 }
 
 func historyIDKey(wallet, id string) []byte {
-	return append(walletPrefix(make([]byte, 0, binary.MaxVarintLen64+len(wallet)+len(id)), wallet), id...)
+	return append(appendString(make([]byte, 0, binary.MaxVarintLen64+len(wallet)+len(id)), wallet), id...)
 }
 
 // putHistoryID indexes the entry (ns, seq) of a, if a has an ID.

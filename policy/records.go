@@ -2,7 +2,6 @@ package policy
 
 import (
 	"crypto/rand"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"time"
@@ -146,10 +145,7 @@ func putPermission(tx store.Tx, p *Permission) error {
 
 // identityPrefix is the assignments key prefix of one identity
 // (length-prefixed, so no identity's prefix is another's).
-func identityPrefix(identity string) []byte {
-	b := binary.AppendUvarint(nil, uint64(len(identity)))
-	return append(b, identity...)
-}
+func identityPrefix(identity string) []byte { return appendString(nil, identity) }
 
 func assignmentKey(identity, permissionID string) []byte {
 	return append(identityPrefix(identity), permissionID...)
