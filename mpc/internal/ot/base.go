@@ -219,7 +219,7 @@ func NewBaseReceiver(pair PairID, msg []byte, rand io.Reader) (*BaseReceiver, []
 		r.pads[i] = basePad(pair, i, enc[64*i+32:64*i+64])
 	}
 	clear(enc)
-	out, err := wire.Marshal(baseChoiceMsg{A: choices})
+	out, err := wire.Marshal(vectorMsg{V: choices})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -234,18 +234,15 @@ func (s *BaseSender) Challenge(msg []byte) ([]byte, error) {
 	if s.step != 1 {
 		return nil, s.orderError()
 	}
-	var m baseChoiceMsg
-	if err := wire.Unmarshal(msg, &m); err != nil {
-		return nil, fmt.Errorf("%w: ot: base-OT choice message: %w", round.ErrMalformed, err)
-	}
-	if len(m.A) != Kappa*32 {
-		return nil, fmt.Errorf("%w: ot: base-OT choice message has %d bytes of points, want %d", round.ErrMalformed, len(m.A), Kappa*32)
+	choices, err := decodeVector(msg, Kappa*32, "base-OT choice message")
+	if err != nil {
+		return nil, err
 	}
 	// For each i, b·A_i and b·A_i − b·B, encoded in one batch; b·A_i is
 	// computed as (b·8⁻¹)·(8·A_i) (decodeChoice).
 	decoded := make([]edwards25519.Point, Kappa)
 	for i := range decoded {
-		if err := decodeChoice(&decoded[i], m.A[32*i:32*i+32]); err != nil {
+		if err := decodeChoice(&decoded[i], choices[32*i:32*i+32]); err != nil {
 			return nil, fmt.Errorf("%w: ot: base-OT choice %d: %w", round.ErrMalformed, i, err)
 		}
 	}
@@ -273,7 +270,7 @@ func (s *BaseSender) Challenge(msg []byte) ([]byte, error) {
 		challenge = append(challenge, xi[:]...)
 	}
 	clear(enc)
-	out, err := wire.Marshal(baseChallengeMsg{Xi: challenge})
+	out, err := wire.Marshal(vectorMsg{V: challenge})
 	if err != nil {
 		return nil, err
 	}
@@ -288,16 +285,13 @@ func (r *BaseReceiver) Respond(msg []byte) ([]byte, error) {
 	if r.step != 1 {
 		return nil, r.orderError()
 	}
-	var m baseChallengeMsg
-	if err := wire.Unmarshal(msg, &m); err != nil {
-		return nil, fmt.Errorf("%w: ot: base-OT challenge message: %w", round.ErrMalformed, err)
-	}
-	if len(m.Xi) != Kappa*32 {
-		return nil, fmt.Errorf("%w: ot: base-OT challenge has %d bytes, want %d", round.ErrMalformed, len(m.Xi), Kappa*32)
+	xi, err := decodeVector(msg, Kappa*32, "base-OT challenge")
+	if err != nil {
+		return nil, err
 	}
 	response := make([]byte, Kappa*32)
 	for i := 0; i < Kappa; i++ {
-		copy(r.challenge[i][:], m.Xi[32*i:])
+		copy(r.challenge[i][:], xi[32*i:])
 		open := openHash(r.pair, i, &r.pads[i])
 		h := checkHash(r.pair, i, &open)
 		alt := make([]byte, 32)
@@ -305,7 +299,7 @@ func (r *BaseReceiver) Respond(msg []byte) ([]byte, error) {
 		subtle.ConstantTimeCopy(int(r.delta[i/8]>>(i%8)&1), h[:], alt)
 		copy(response[32*i:], h[:])
 	}
-	out, err := wire.Marshal(baseResponseMsg{Rho: response})
+	out, err := wire.Marshal(vectorMsg{V: response})
 	if err != nil {
 		return nil, err
 	}
@@ -322,12 +316,9 @@ func (s *BaseSender) Open(msg []byte) ([]byte, *Receiver, error) {
 	if s.step != 2 {
 		return nil, nil, s.orderError()
 	}
-	var m baseResponseMsg
-	if err := wire.Unmarshal(msg, &m); err != nil {
-		return nil, nil, fmt.Errorf("%w: ot: base-OT response message: %w", round.ErrMalformed, err)
-	}
-	if len(m.Rho) != Kappa*32 {
-		return nil, nil, fmt.Errorf("%w: ot: base-OT response has %d bytes, want %d", round.ErrMalformed, len(m.Rho), Kappa*32)
+	rho, err := decodeVector(msg, Kappa*32, "base-OT response")
+	if err != nil {
+		return nil, nil, err
 	}
 	want := make([]byte, 0, Kappa*32)
 	opens := make([]byte, 0, Kappa*64)
@@ -337,11 +328,11 @@ func (s *BaseSender) Open(msg []byte) ([]byte, *Receiver, error) {
 		opens = append(opens, s.opens[i][0][:]...)
 		opens = append(opens, s.opens[i][1][:]...)
 	}
-	if subtle.ConstantTimeCompare(want, m.Rho) != 1 {
+	if subtle.ConstantTimeCompare(want, rho) != 1 {
 		s.abort()
 		return nil, nil, fmt.Errorf("%w: the receiver's response to the challenge is wrong", ErrBaseVerification)
 	}
-	out, err := wire.Marshal(baseOpeningMsg{Open: opens})
+	out, err := wire.Marshal(vectorMsg{V: opens})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -362,18 +353,15 @@ func (r *BaseReceiver) Finish(msg []byte) (*Sender, error) {
 	if r.step != 2 {
 		return nil, r.orderError()
 	}
-	var m baseOpeningMsg
-	if err := wire.Unmarshal(msg, &m); err != nil {
-		return nil, fmt.Errorf("%w: ot: base-OT opening message: %w", round.ErrMalformed, err)
-	}
-	if len(m.Open) != Kappa*64 {
-		return nil, fmt.Errorf("%w: ot: base-OT openings have %d bytes, want %d", round.ErrMalformed, len(m.Open), Kappa*64)
+	openings, err := decodeVector(msg, Kappa*64, "base-OT openings")
+	if err != nil {
+		return nil, err
 	}
 	ok := 1
 	for i := 0; i < Kappa; i++ {
 		var o0, o1 [32]byte
-		copy(o0[:], m.Open[64*i:])
-		copy(o1[:], m.Open[64*i+32:])
+		copy(o0[:], openings[64*i:])
+		copy(o1[:], openings[64*i+32:])
 		// The opening at ω_i must be our own H(ρ_i), chosen in constant time.
 		mine := o0
 		subtle.ConstantTimeCopy(int(r.delta[i/8]>>(i%8)&1), mine[:], o1[:])

@@ -95,12 +95,36 @@ func TestBaseOTBindsPair(t *testing.T) {
 // flipEach calls f with a copy of field with one bit flipped, for a spread
 // of bit positions.
 func flipEach(field []byte, f func(flipped []byte)) {
-	positions := []int{0, 7, 8 * len(field) / 2, 8*len(field) - 1}
-	for _, p := range positions {
+	for _, p := range flipPositions(len(field)) {
 		c := bytes.Clone(field)
 		c[p/8] ^= 1 << (p % 8)
 		f(c)
 	}
+}
+
+// flipPositions is a spread of bit positions in a field of size bytes.
+func flipPositions(size int) []int { return []int{0, 7, 8 * size / 2, 8*size - 1} }
+
+// flipVector returns msg, a vectorMsg, with bit p of its vector flipped.
+func flipVector(t *testing.T, msg []byte, p int) []byte {
+	t.Helper()
+	var m vectorMsg
+	require.NoError(t, wire.Unmarshal(msg, &m))
+	m.V[p/8] ^= 1 << (p % 8)
+	enc, err := wire.Marshal(m)
+	require.NoError(t, err)
+	return enc
+}
+
+// startBase starts a fresh base OT: the sender, the receiver and the
+// receiver's choice message.
+func startBase(t *testing.T) (*BaseSender, *BaseReceiver, []byte) {
+	t.Helper()
+	s, key, err := NewBaseSender(testPair, nil)
+	require.NoError(t, err)
+	r, choice, err := NewBaseReceiver(testPair, key, nil)
+	require.NoError(t, err)
+	return s, r, choice
 }
 
 func TestBaseOTMaliciousSenderKey(t *testing.T) {
@@ -148,55 +172,34 @@ func TestBaseOTRefusesTorsionKey(t *testing.T) {
 // receives it or by the verification phase, with a typed error.
 func TestBaseOTTamperedMessages(t *testing.T) {
 	t.Parallel()
-	honest := runBase(t, testPair)
 
 	t.Run("choices", func(t *testing.T) {
-		var m baseChoiceMsg
-		require.NoError(t, wire.Unmarshal(honest.choice, &m))
-		flipEach(m.A, func(c []byte) {
-			s, key, err := NewBaseSender(testPair, nil)
-			require.NoError(t, err)
-			r, choice, err := NewBaseReceiver(testPair, key, nil)
-			require.NoError(t, err)
-			var mm baseChoiceMsg
-			require.NoError(t, wire.Unmarshal(choice, &mm))
-			for k := range mm.A {
-				mm.A[k] ^= c[k] ^ m.A[k] // the same bit flip on this run's message
-			}
-			enc, err := wire.Marshal(mm)
-			require.NoError(t, err)
-			chal, err := s.Challenge(enc)
+		for _, p := range flipPositions(Kappa * 32) {
+			s, r, choice := startBase(t)
+			chal, err := s.Challenge(flipVector(t, choice, p))
 			if err != nil {
 				assert.ErrorIs(t, err, round.ErrMalformed) // not a point
-				return
+				continue
 			}
 			resp, err := r.Respond(chal)
 			require.NoError(t, err)
 			_, _, err = s.Open(resp)
 			assert.ErrorIs(t, err, ErrBaseVerification)
-		})
+		}
 	})
 
 	t.Run("challenge", func(t *testing.T) {
 		for _, p := range []int{0, 8*Kappa*32/2 + 3, 8*Kappa*32 - 1} {
-			s, key, err := NewBaseSender(testPair, nil)
-			require.NoError(t, err)
-			r, choice, err := NewBaseReceiver(testPair, key, nil)
-			require.NoError(t, err)
+			s, r, choice := startBase(t)
 			chal, err := s.Challenge(choice)
 			require.NoError(t, err)
-			var m baseChallengeMsg
-			require.NoError(t, wire.Unmarshal(chal, &m))
 			// Flip the bit in an OT whose choice is 1, where the response
 			// depends on the challenge.
 			i := p / 256
 			for r.delta[i/8]>>(i%8)&1 != 1 {
 				i = (i + 1) % Kappa
 			}
-			m.Xi[32*i+p%256/8] ^= 1 << (p % 8)
-			enc, err := wire.Marshal(m)
-			require.NoError(t, err)
-			resp, err := r.Respond(enc)
+			resp, err := r.Respond(flipVector(t, chal, 256*i+p%256))
 			require.NoError(t, err)
 			_, _, err = s.Open(resp)
 			assert.ErrorIs(t, err, ErrBaseVerification)
@@ -207,55 +210,31 @@ func TestBaseOTTamperedMessages(t *testing.T) {
 	})
 
 	t.Run("response", func(t *testing.T) {
-		var m baseResponseMsg
-		require.NoError(t, wire.Unmarshal(honest.resp, &m))
-		flipEach(m.Rho, func(c []byte) {
-			s, key, err := NewBaseSender(testPair, nil)
-			require.NoError(t, err)
-			r, choice, err := NewBaseReceiver(testPair, key, nil)
-			require.NoError(t, err)
+		for _, p := range flipPositions(Kappa * 32) {
+			s, r, choice := startBase(t)
 			chal, err := s.Challenge(choice)
 			require.NoError(t, err)
 			resp, err := r.Respond(chal)
 			require.NoError(t, err)
-			var mm baseResponseMsg
-			require.NoError(t, wire.Unmarshal(resp, &mm))
-			for k := range mm.Rho {
-				mm.Rho[k] ^= c[k] ^ m.Rho[k]
-			}
-			enc, err := wire.Marshal(mm)
-			require.NoError(t, err)
-			_, _, err = s.Open(enc)
+			_, _, err = s.Open(flipVector(t, resp, p))
 			assert.ErrorIs(t, err, ErrBaseVerification)
-		})
+		}
 	})
 
 	t.Run("openings", func(t *testing.T) {
-		var m baseOpeningMsg
-		require.NoError(t, wire.Unmarshal(honest.opn, &m))
-		flipEach(m.Open, func(c []byte) {
-			s, key, err := NewBaseSender(testPair, nil)
-			require.NoError(t, err)
-			r, choice, err := NewBaseReceiver(testPair, key, nil)
-			require.NoError(t, err)
+		for _, p := range flipPositions(Kappa * 64) {
+			s, r, choice := startBase(t)
 			chal, err := s.Challenge(choice)
 			require.NoError(t, err)
 			resp, err := r.Respond(chal)
 			require.NoError(t, err)
 			opn, _, err := s.Open(resp)
 			require.NoError(t, err)
-			var mm baseOpeningMsg
-			require.NoError(t, wire.Unmarshal(opn, &mm))
-			for k := range mm.Open {
-				mm.Open[k] ^= c[k] ^ m.Open[k]
-			}
-			enc, err := wire.Marshal(mm)
-			require.NoError(t, err)
-			_, err = r.Finish(enc)
+			_, err = r.Finish(flipVector(t, opn, p))
 			assert.ErrorIs(t, err, ErrBaseVerification)
 			_, err = r.Finish(opn)
 			assert.ErrorIs(t, err, ErrUnusable)
-		})
+		}
 	})
 }
 
@@ -263,30 +242,27 @@ func TestBaseOTTamperedMessages(t *testing.T) {
 // still complete with the right message.
 func TestBaseOTMalformedLeavesStateUsable(t *testing.T) {
 	t.Parallel()
-	s, key, err := NewBaseSender(testPair, nil)
-	require.NoError(t, err)
-	r, choice, err := NewBaseReceiver(testPair, key, nil)
-	require.NoError(t, err)
-	short := func(b []byte, field func([]byte) any) []byte {
-		enc, err := wire.Marshal(field(b[:len(b)-1]))
+	s, r, choice := startBase(t)
+	short := func(size int) []byte {
+		enc, err := wire.Marshal(vectorMsg{V: make([]byte, size-1)})
 		require.NoError(t, err)
 		return enc
 	}
-	for _, bad := range [][]byte{nil, {wire.Version}, {0}, short(make([]byte, Kappa*32), func(b []byte) any { return baseChoiceMsg{A: b} })} {
-		_, err = s.Challenge(bad)
+	for _, bad := range [][]byte{nil, {wire.Version}, {0}, short(Kappa * 32)} {
+		_, err := s.Challenge(bad)
 		assert.ErrorIs(t, err, round.ErrMalformed)
 	}
 	chal, err := s.Challenge(choice)
 	require.NoError(t, err)
-	_, err = r.Respond(short(make([]byte, Kappa*32), func(b []byte) any { return baseChallengeMsg{Xi: b} }))
+	_, err = r.Respond(short(Kappa * 32))
 	assert.ErrorIs(t, err, round.ErrMalformed)
 	resp, err := r.Respond(chal)
 	require.NoError(t, err)
-	_, _, err = s.Open(short(make([]byte, Kappa*32), func(b []byte) any { return baseResponseMsg{Rho: b} }))
+	_, _, err = s.Open(short(Kappa * 32))
 	assert.ErrorIs(t, err, round.ErrMalformed)
 	opn, _, err := s.Open(resp)
 	require.NoError(t, err)
-	_, err = r.Finish(short(make([]byte, Kappa*64), func(b []byte) any { return baseOpeningMsg{Open: b} }))
+	_, err = r.Finish(short(Kappa * 64))
 	assert.ErrorIs(t, err, round.ErrMalformed)
 	_, err = r.Finish(opn)
 	require.NoError(t, err)

@@ -239,19 +239,19 @@ func TestBaseOTProjectsTorsion(t *testing.T) {
 	require.NoError(t, err)
 	r, choice, err := NewBaseReceiver(testPair, key, nil)
 	require.NoError(t, err)
-	var m baseChoiceMsg
+	var m vectorMsg
 	require.NoError(t, wire.Unmarshal(choice, &m))
 	T8, T2 := order8(t), order2(t)
 	for i := 0; i < Kappa; i++ {
 		var A edwards25519.Point
-		_, err := A.SetBytes(m.A[32*i : 32*i+32])
+		_, err := A.SetBytes(m.V[32*i : 32*i+32])
 		require.NoError(t, err)
 		if i%2 == 0 {
 			A.Add(&A, T8)
 		} else {
 			A.Add(&A, T2)
 		}
-		copy(m.A[32*i:], A.Bytes())
+		copy(m.V[32*i:], A.Bytes())
 	}
 	tampered, err := wire.Marshal(m)
 	require.NoError(t, err)
@@ -275,13 +275,13 @@ func TestBaseOTProjectsTorsion(t *testing.T) {
 	_, choice, err = NewBaseReceiver(testPair, key, nil)
 	require.NoError(t, err)
 	require.NoError(t, wire.Unmarshal(choice, &m))
-	orig := bytes.Clone(m.A[32*7 : 32*8])
-	copy(m.A[32*7:], T8.Bytes())
+	orig := bytes.Clone(m.V[32*7 : 32*8])
+	copy(m.V[32*7:], T8.Bytes())
 	bad, err := wire.Marshal(m)
 	require.NoError(t, err)
 	_, err = s.Challenge(bad)
 	assert.ErrorIs(t, err, round.ErrMalformed)
-	copy(m.A[32*7:], orig)
+	copy(m.V[32*7:], orig)
 	good, err := wire.Marshal(m)
 	require.NoError(t, err)
 	_, err = s.Challenge(good)

@@ -1,5 +1,12 @@
 package ot
 
+import (
+	"fmt"
+
+	"github.com/cairn-mpc/cairn/internal/wire"
+	"github.com/cairn-mpc/cairn/mpc/round"
+)
+
 // Message payloads, encoded with internal/wire. Vectors of fixed-size values
 // travel as one byte string each, whose length the decoder checks exactly;
 // the envelope around a payload binds sender, recipient and ceremony.
@@ -13,28 +20,14 @@ type baseKeyMsg struct {
 	Z []byte
 }
 
-// baseChoiceMsg carries A_1 … A_κ, 32 bytes each.
-type baseChoiceMsg struct {
+// vectorMsg is each later base-OT message: one byte string of fixed-size
+// values, whose length decodeVector checks exactly. In order: the
+// receiver's A_1 … A_κ (32 bytes each), the sender's challenges ξ_1 … ξ_κ
+// (32 bytes each), the receiver's responses ρ'_1 … ρ'_κ (32 bytes each),
+// and the sender's openings H(ρ⁰_i) ‖ H(ρ¹_i) (64 bytes each).
+type vectorMsg struct {
 	_ struct{} `cbor:",toarray"`
-	A []byte
-}
-
-// baseChallengeMsg carries ξ_1 … ξ_κ, 32 bytes each.
-type baseChallengeMsg struct {
-	_  struct{} `cbor:",toarray"`
-	Xi []byte
-}
-
-// baseResponseMsg carries ρ'_1 … ρ'_κ, 32 bytes each.
-type baseResponseMsg struct {
-	_   struct{} `cbor:",toarray"`
-	Rho []byte
-}
-
-// baseOpeningMsg carries H(ρ⁰_i) ‖ H(ρ¹_i) for each i, 64 bytes each.
-type baseOpeningMsg struct {
-	_    struct{} `cbor:",toarray"`
-	Open []byte
+	V []byte
 }
 
 // extendMsg is the extension receiver's message.
@@ -51,4 +44,17 @@ type extendMsg struct {
 	X []byte
 	// T is the check values h(t⁰_i), Kappa × 32 bytes.
 	T []byte
+}
+
+// decodeVector parses a vectorMsg whose byte string must be n bytes; what
+// names the message in errors, which wrap round.ErrMalformed.
+func decodeVector(msg []byte, n int, what string) ([]byte, error) {
+	var m vectorMsg
+	if err := wire.Unmarshal(msg, &m); err != nil {
+		return nil, fmt.Errorf("%w: ot: %s: %w", round.ErrMalformed, what, err)
+	}
+	if len(m.V) != n {
+		return nil, fmt.Errorf("%w: ot: %s has %d bytes, want %d", round.ErrMalformed, what, len(m.V), n)
+	}
+	return m.V, nil
 }
