@@ -52,12 +52,12 @@ func (st *run) complain(accused round.PartyID, evidence []byte) {
 		fr, _, err = st.frame(round.Message{Session: st.Session, Round: complaintRound, From: st.Self, To: round.Broadcast, Payload: payload}, false)
 	}
 	if err != nil {
-		st.log().Warn("mpc: complaint not sent", "protocol", st.Protocol, "session", st.Session, "accused", accused, "err", err)
+		st.Logger.Warn("mpc: complaint not sent", "protocol", st.Protocol, "session", st.Session, "accused", accused, "err", err)
 		return
 	}
 	for _, p := range st.others {
 		if err := st.Conn.Send(st.ctx, st.nodes[p], fr); err != nil {
-			st.log().Warn("mpc: complaint send failed", "protocol", st.Protocol, "session", st.Session, "to", p, "err", err)
+			st.Logger.Warn("mpc: complaint send failed", "protocol", st.Protocol, "session", st.Session, "to", p, "err", err)
 		}
 	}
 }

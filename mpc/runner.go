@@ -215,7 +215,7 @@ func (st *run) retransmit() {
 		for _, sf := range st.sent[rnd] {
 			if slices.Contains(waiting, sf.to) {
 				if err := st.Conn.Send(st.ctx, st.nodes[sf.to], sf.frame); err != nil {
-					st.log().Debug("mpc: retransmission failed", "protocol", st.Protocol, "session", st.Session, "to", sf.to, "err", err)
+					st.Logger.Debug("mpc: retransmission failed", "protocol", st.Protocol, "session", st.Session, "to", sf.to, "err", err)
 				}
 			}
 		}
@@ -256,15 +256,11 @@ func (r *Runner) newRun(ctx context.Context, first round.Round) (*run, error) {
 	if r.Retransmit == 0 {
 		r.Retransmit = 250 * time.Millisecond
 	}
+	if r.Logger == nil {
+		r.Logger = slog.New(slog.DiscardHandler)
+	}
 	st.resetRound()
 	return st, nil
-}
-
-func (st *run) log() *slog.Logger {
-	if st.Logger == nil {
-		return slog.New(slog.DiscardHandler)
-	}
-	return st.Logger
 }
 
 func (st *run) resetRound() {
@@ -275,7 +271,7 @@ func (st *run) resetRound() {
 }
 
 func (st *run) reject(from transport.NodeID, err error) {
-	st.log().Debug("mpc: frame rejected", "protocol", st.Protocol, "session", st.Session, "from", from, "err", err)
+	st.Logger.Debug("mpc: frame rejected", "protocol", st.Protocol, "session", st.Session, "from", from, "err", err)
 	if st.Rejected != nil {
 		st.Rejected(from, fmt.Errorf("%w: %w", ErrRejected, err))
 	}
@@ -283,7 +279,7 @@ func (st *run) reject(from transport.NodeID, err error) {
 
 func (st *run) abort(rnd uint16, sentinel error, reason string, culprits ...round.PartyID) error {
 	e := round.Blame(st.Protocol, rnd, sentinel, reason, culprits...)
-	st.log().Warn("mpc: ceremony aborted", "protocol", st.Protocol, "session", st.Session, "round", rnd, "culprits", e.Culprits, "reason", reason)
+	st.Logger.Warn("mpc: ceremony aborted", "protocol", st.Protocol, "session", st.Session, "round", rnd, "culprits", e.Culprits, "reason", reason)
 	return e
 }
 
@@ -323,7 +319,7 @@ func (st *run) sendOne(m round.Message, echo bool) error {
 		// A failed send is not fatal: the peer may be down, and the
 		// deadline names it if its absence matters.
 		if err := st.Conn.Send(st.ctx, st.nodes[p], fr); err != nil {
-			st.log().Warn("mpc: send failed", "protocol", st.Protocol, "session", st.Session, "to", p, "err", err)
+			st.Logger.Warn("mpc: send failed", "protocol", st.Protocol, "session", st.Session, "to", p, "err", err)
 		}
 	}
 	return nil
@@ -466,7 +462,7 @@ func (st *run) store(m round.Message) error {
 	}
 	var re *round.Error
 	if errors.As(err, &re) {
-		st.log().Warn("mpc: ceremony aborted", "protocol", st.Protocol, "session", st.Session, "round", st.cur.Number(), "culprits", re.Culprits)
+		st.Logger.Warn("mpc: ceremony aborted", "protocol", st.Protocol, "session", st.Session, "round", st.cur.Number(), "culprits", re.Culprits)
 	} else {
 		err = st.abort(st.cur.Number(), fmt.Errorf("%w: %w", round.ErrMalformed, err), "round refused the message", m.From)
 	}
