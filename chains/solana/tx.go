@@ -227,23 +227,29 @@ const tokenAccountRent = 2_039_280
 // by a TransferChecked of a configured token from the wallet's associated
 // account to the recipient's. Anything else is chains.ErrUnsupported.
 func (c *Chain) Decode(key chains.PublicKey, payload []byte) (*chains.Unsigned, error) {
+	u, _, err := c.decode(key, payload)
+	return u, err
+}
+
+// decode is Decode, also returning the parsed message for Attach.
+func (c *Chain) decode(key chains.PublicKey, payload []byte) (*chains.Unsigned, *solana.Message, error) {
 	wallet, err := walletKey(key)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	msg, err := parseMessage(payload)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	h := msg.Header
 	keys := msg.AccountKeys
 	if h.NumRequiredSignatures != 1 || h.NumReadonlySignedAccounts != 0 || keys[0] != wallet {
-		return nil, fmt.Errorf("%w: the wallet must be the only signer and the fee payer", chains.ErrUnsupported)
+		return nil, nil, fmt.Errorf("%w: the wallet must be the only signer and the fee payer", chains.ErrUnsupported)
 	}
 	seen := make(map[solana.PublicKey]bool, len(keys))
 	for _, k := range keys {
 		if seen[k] {
-			return nil, fmt.Errorf("%w: account %s listed twice", chains.ErrInvalidPayload, k)
+			return nil, nil, fmt.Errorf("%w: account %s listed twice", chains.ErrInvalidPayload, k)
 		}
 		seen[k] = true
 	}
@@ -263,12 +269,12 @@ func (c *Chain) Decode(key chains.PublicKey, payload []byte) (*chains.Unsigned, 
 	var havePrice, haveLimit bool
 	for n, ci := range msg.Instructions {
 		if int(ci.ProgramIDIndex) >= len(keys) || ci.ProgramIDIndex == 0 {
-			return nil, fmt.Errorf("%w: instruction %d names no program", chains.ErrInvalidPayload, n)
+			return nil, nil, fmt.Errorf("%w: instruction %d names no program", chains.ErrInvalidPayload, n)
 		}
 		x := ix{program: keys[ci.ProgramIDIndex], data: ci.Data}
 		for _, a := range ci.Accounts {
 			if int(a) >= len(keys) {
-				return nil, fmt.Errorf("%w: instruction %d names account %d of %d", chains.ErrInvalidPayload, n, a, len(keys))
+				return nil, nil, fmt.Errorf("%w: instruction %d names account %d of %d", chains.ErrInvalidPayload, n, a, len(keys))
 			}
 			x.accts = append(x.accts, keys[a])
 			x.w = append(x.w, writable(a))
@@ -282,7 +288,7 @@ func (c *Chain) Decode(key chains.PublicKey, payload []byte) (*chains.Unsigned, 
 				price, havePrice = binary.LittleEndian.Uint64(x.data[1:]), true
 				continue
 			}
-			return nil, fmt.Errorf("%w: compute-budget instruction %d", chains.ErrUnsupported, n)
+			return nil, nil, fmt.Errorf("%w: compute-budget instruction %d", chains.ErrUnsupported, n)
 		}
 		rest = append(rest, x)
 	}
@@ -295,7 +301,7 @@ func (c *Chain) Decode(key chains.PublicKey, payload []byte) (*chains.Unsigned, 
 	case len(rest) == 1 && rest[0].program == solana.SystemProgramID:
 		x := rest[0]
 		if len(x.data) != 12 || binary.LittleEndian.Uint32(x.data) != systemTransfer || len(x.accts) != 2 || x.accts[0] != wallet || !x.w[1] {
-			return nil, fmt.Errorf("%w: a System Program instruction that is not a transfer from the wallet", chains.ErrUnsupported)
+			return nil, nil, fmt.Errorf("%w: a System Program instruction that is not a transfer from the wallet", chains.ErrUnsupported)
 		}
 		act.Asset, act.Recipient = c.net.Native, x.accts[1].String()
 		act.Amount = new(big.Int).SetUint64(binary.LittleEndian.Uint64(x.data[4:]))
@@ -303,28 +309,28 @@ func (c *Chain) Decode(key chains.PublicKey, payload []byte) (*chains.Unsigned, 
 		create, xfer := rest[0], rest[1]
 		if !bytes.Equal(create.data, []byte{ataCreateIdempotent}) || len(create.accts) != 6 || create.accts[0] != wallet ||
 			create.accts[4] != solana.SystemProgramID || create.accts[5] != solana.TokenProgramID || !create.w[1] {
-			return nil, fmt.Errorf("%w: an associated-token-account instruction that is not an idempotent create paid by the wallet", chains.ErrUnsupported)
+			return nil, nil, fmt.Errorf("%w: an associated-token-account instruction that is not an idempotent create paid by the wallet", chains.ErrUnsupported)
 		}
 		owner, mint := create.accts[2], create.accts[3]
 		if len(xfer.data) != 10 || xfer.data[0] != tokenTransferChecked || len(xfer.accts) != 4 || xfer.accts[3] != wallet || xfer.accts[1] != mint || !xfer.w[0] || !xfer.w[2] {
-			return nil, fmt.Errorf("%w: a token instruction that is not TransferChecked from the wallet", chains.ErrUnsupported)
+			return nil, nil, fmt.Errorf("%w: a token instruction that is not TransferChecked from the wallet", chains.ErrUnsupported)
 		}
 		token, ok := c.tokens[mint]
 		if !ok {
-			return nil, fmt.Errorf("%w: mint %s", chains.ErrUnknownAsset, mint)
+			return nil, nil, fmt.Errorf("%w: mint %s", chains.ErrUnknownAsset, mint)
 		}
 		if xfer.data[9] != token.Decimals {
-			return nil, fmt.Errorf("%w: transfer says %d decimals, %s has %d", chains.ErrInvalidPayload, xfer.data[9], token.Symbol, token.Decimals)
+			return nil, nil, fmt.Errorf("%w: transfer says %d decimals, %s has %d", chains.ErrInvalidPayload, xfer.data[9], token.Symbol, token.Decimals)
 		}
 		source, _, err1 := solana.FindAssociatedTokenAddress(wallet, mint)
 		dest, _, err2 := solana.FindAssociatedTokenAddress(owner, mint)
 		if err1 != nil || err2 != nil || xfer.accts[0] != source || xfer.accts[2] != dest || create.accts[1] != dest {
-			return nil, fmt.Errorf("%w: token accounts are not the associated accounts of the wallet and the recipient", chains.ErrUnsupported)
+			return nil, nil, fmt.Errorf("%w: token accounts are not the associated accounts of the wallet and the recipient", chains.ErrUnsupported)
 		}
 		act.Asset, act.Recipient = token, owner.String()
 		act.Amount = new(big.Int).SetUint64(binary.LittleEndian.Uint64(xfer.data[1:9]))
 	default:
-		return nil, fmt.Errorf("%w: a message that is not a single SOL or token transfer", chains.ErrUnsupported)
+		return nil, nil, fmt.Errorf("%w: a message that is not a single SOL or token transfer", chains.ErrUnsupported)
 	}
 	return &chains.Unsigned{
 		Network:  c.net.Name,
@@ -332,7 +338,7 @@ func (c *Chain) Decode(key chains.PublicKey, payload []byte) (*chains.Unsigned, 
 		Payload:  bytes.Clone(payload),
 		Activity: act,
 		Digests:  []chains.Digest{{Scheme: chains.Ed25519, Bytes: bytes.Clone(payload)}},
-	}, nil
+	}, msg, nil
 }
 
 // MaxMessage is the most a transaction may carry (the network's packet
@@ -369,7 +375,7 @@ func (c *Chain) Attach(u *chains.Unsigned, sigs [][]byte) (*chains.Signed, error
 	if u.Network != c.net.Name {
 		return nil, fmt.Errorf("%w: transaction for %q, adapter for %q", chains.ErrMismatch, u.Network, c.net.Name)
 	}
-	d, err := c.Decode(u.Key, u.Payload)
+	d, msg, err := c.decode(u.Key, u.Payload)
 	if err != nil {
 		return nil, err
 	}
@@ -382,17 +388,13 @@ func (c *Chain) Attach(u *chains.Unsigned, sigs [][]byte) (*chains.Signed, error
 	if len(sigs[0]) != ed25519.SignatureSize {
 		return nil, fmt.Errorf("%w: Ed25519 signature of %d bytes, want %d", chains.ErrInvalidSignature, len(sigs[0]), ed25519.SignatureSize)
 	}
+	// The message is the payload byte for byte (decode refuses a
+	// non-canonical one) and its only signer is the wallet, so this is the
+	// check tx.VerifySignatures would make.
 	if !ed25519.Verify(u.Key.Bytes, u.Payload, sigs[0]) {
 		return nil, fmt.Errorf("%w: the signature does not verify under the wallet's key", chains.ErrInvalidSignature)
 	}
-	msg, err := parseMessage(u.Payload)
-	if err != nil {
-		return nil, err
-	}
 	tx := &solana.Transaction{Signatures: []solana.Signature{solana.SignatureFromBytes(sigs[0])}, Message: *msg}
-	if err := tx.VerifySignatures(); err != nil {
-		return nil, fmt.Errorf("%w: %v", chains.ErrInvalidSignature, err)
-	}
 	raw, err := tx.MarshalBinary()
 	if err != nil {
 		return nil, fmt.Errorf("solana: encoding: %w", err)
