@@ -124,16 +124,18 @@ func recordedEntry(tx store.Tx, a *Activity) (*historyEntry, error) {
 	return &historyEntry{ns: t, asset: a.Asset, amount: amount}, nil
 }
 
+// errUncounted is remove's refusal.
+var errUncounted = fmt.Errorf("policy: history aggregates do not count an indexed entry: %w", store.ErrCorrupt)
+
 // remove takes one entry, which the window counted, out of its totals. A
 // window that cannot have counted it is corrupt.
 func (w *windowResult) remove(en *historyEntry) error {
-	corrupt := fmt.Errorf("policy: history aggregates do not count an indexed entry: %w", store.ErrCorrupt)
 	if w.count == 0 {
-		return corrupt
+		return errUncounted
 	}
 	if en.amount == nil {
 		if w.unknown == 0 {
-			return corrupt
+			return errUncounted
 		}
 		w.count--
 		w.unknown--
@@ -145,7 +147,7 @@ func (w *windowResult) remove(en *historyEntry) error {
 		}
 		sum := w.sums[i].sum
 		if sum.Cmp(en.amount) < 0 {
-			return corrupt
+			return errUncounted
 		}
 		w.count--
 		sum.Sub(sum, en.amount)
@@ -156,5 +158,5 @@ func (w *windowResult) remove(en *historyEntry) error {
 		}
 		return nil
 	}
-	return corrupt
+	return errUncounted
 }
