@@ -81,6 +81,19 @@ func run(t testing.TB, a *Alice, b *Bob, sid SessionID, in [L]curve.Scalar) (c, 
 	return c, d, sess.Chi()
 }
 
+// multiplied runs Bob's and Alice's steps of one multiplication on fresh
+// states, leaving Bob's Finish to the caller.
+func multiplied(t testing.TB, in [L]curve.Scalar) (a *Alice, b *Bob, sess *BobSession, m1, m2 []byte) {
+	t.Helper()
+	a, b = freshPair(t)
+	sid := randomSID(t)
+	sess, m1, err := b.Start(sid, nil)
+	require.NoError(t, err)
+	_, m2, err = a.Multiply(sid, in, m1, nil)
+	require.NoError(t, err)
+	return a, b, sess, m1, m2
+}
+
 func TestMultiplicationCorrect(t *testing.T) {
 	t.Parallel()
 	a, b := freshPair(t)
@@ -249,24 +262,14 @@ func TestMaliciousAliceInconsistentInputs(t *testing.T) {
 func TestMaliciousAliceTamperedFields(t *testing.T) {
 	t.Parallel()
 	in := [L]curve.Scalar{randomScalar(t), randomScalar(t)}
-	a, b := freshPair(t)
-	sid := randomSID(t)
-	_, m1, err := b.Start(sid, nil)
-	require.NoError(t, err)
-	_, m2, err := a.Multiply(sid, in, m1, nil)
-	require.NoError(t, err)
+	_, _, _, _, m2 := multiplied(t, in)
 	var m aliceMsg
 	require.NoError(t, wire.Unmarshal(m2, &m))
 	lengths := map[string]int{"session": len(m.Session), "salt": len(m.Salt), "ã": len(m.ATilde), "η'": len(m.Eta), "μ": len(m.Mu)}
 
 	for name, size := range lengths {
 		for _, p := range []int{0, 7, 8*size/2 + 1, 8*size - 1} {
-			a, b := freshPair(t)
-			sid := randomSID(t)
-			sess, m1, err := b.Start(sid, nil)
-			require.NoError(t, err)
-			_, m2, err := a.Multiply(sid, in, m1, nil)
-			require.NoError(t, err)
+			_, b, sess, _, m2 := multiplied(t, in)
 			var mm aliceMsg
 			require.NoError(t, wire.Unmarshal(m2, &mm))
 			f := map[string]*[]byte{"session": &mm.Session, "salt": &mm.Salt, "ã": &mm.ATilde, "η'": &mm.Eta, "μ": &mm.Mu}[name]
@@ -296,12 +299,7 @@ func TestMaliciousAliceTamperedFields(t *testing.T) {
 
 func TestMaliciousAliceWrongCheckHash(t *testing.T) {
 	t.Parallel()
-	a, b := freshPair(t)
-	sid := randomSID(t)
-	sess, m1, err := b.Start(sid, nil)
-	require.NoError(t, err)
-	_, m2, err := a.Multiply(sid, [L]curve.Scalar{randomScalar(t), randomScalar(t)}, m1, nil)
-	require.NoError(t, err)
+	_, _, sess, _, m2 := multiplied(t, [L]curve.Scalar{randomScalar(t), randomScalar(t)})
 	var m aliceMsg
 	require.NoError(t, wire.Unmarshal(m2, &m))
 	m.Mu = bytes.Repeat([]byte{0x5a}, 32)
