@@ -8,6 +8,7 @@ import (
 	"math/big"
 	"slices"
 
+	"github.com/btcsuite/btcd/btcec/v2/schnorr"
 	"github.com/btcsuite/btcd/btcutil"
 	"github.com/btcsuite/btcd/btcutil/psbt"
 	"github.com/btcsuite/btcd/txscript"
@@ -146,7 +147,7 @@ func (c *Chain) finish(k *walletKey, coins []UTXO, outs []*wire.TxOut, key chain
 		in.WitnessUtxo = wire.NewTxOut(u.Value, u.PkScript)
 		if k.scheme == chains.BIP340 {
 			in.SighashType = txscript.SigHashDefault
-			in.TaprootInternalKey = schnorrBytes(k.pub)
+			in.TaprootInternalKey = schnorr.SerializePubKey(k.pub)
 		} else {
 			in.SighashType = txscript.SigHashAll
 		}

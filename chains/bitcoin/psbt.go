@@ -19,8 +19,6 @@ import (
 // MaxPSBT bounds the PSBTs Decode reads.
 const MaxPSBT = 4 << 20
 
-func schnorrBytes(p *btcec.PublicKey) []byte { return schnorr.SerializePubKey(p) }
-
 // spend is a decoded PSBT spending the wallet's coins.
 type spend struct {
 	packet  *psbt.Packet
@@ -153,13 +151,10 @@ func (c *Chain) decode(key chains.PublicKey, payload []byte) (*spend, error) {
 			h, err = txscript.CalcTaprootSignatureHash(s.hashes, s.types[i], tx, i, s.prevs)
 			d.Taproot = &chains.Taproot{}
 		} else {
+			// Given the P2WPKH script, btcd writes BIP143's script code
+			// (the key's P2PKH script) itself.
 			prev := s.prevs.FetchPrevOutput(tx.TxIn[i].PreviousOutPoint)
-			// BIP143: the script code of P2WPKH is the P2PKH script of the key.
-			var code []byte
-			if code, err = txscript.NewScriptBuilder().AddOp(txscript.OP_DUP).AddOp(txscript.OP_HASH160).
-				AddData(k.script[2:]).AddOp(txscript.OP_EQUALVERIFY).AddOp(txscript.OP_CHECKSIG).Script(); err == nil {
-				h, err = txscript.CalcWitnessSigHash(code, s.hashes, s.types[i], tx, i, prev.Value)
-			}
+			h, err = txscript.CalcWitnessSigHash(k.script, s.hashes, s.types[i], tx, i, prev.Value)
 		}
 		if err != nil {
 			return nil, fmt.Errorf("%w: sighash of input %d: %v", chains.ErrInvalidPayload, i, err)
@@ -254,7 +249,7 @@ func (c *Chain) finalize(u *chains.Unsigned, sigs [][]byte) (*psbt.Packet, *wire
 		}
 		tx.TxIn[i].Witness = w
 		var buf bytes.Buffer
-		if err := writeWitness(&buf, w); err != nil {
+		if err := psbt.WriteTxWitness(&buf, w); err != nil {
 			return nil, nil, err
 		}
 		p.Inputs[i] = psbt.PInput{
@@ -315,18 +310,4 @@ func taprootWitness(k *walletKey, hash, sig []byte, ht txscript.SigHashType) (wi
 		return wire.TxWitness{bytes.Clone(sig)}, nil
 	}
 	return wire.TxWitness{append(bytes.Clone(sig), byte(ht))}, nil
-}
-
-// writeWitness writes a witness stack as a PSBT's final script witness
-// holds it: a count, then each item with its length.
-func writeWitness(buf *bytes.Buffer, w wire.TxWitness) error {
-	if err := wire.WriteVarInt(buf, 0, uint64(len(w))); err != nil {
-		return err
-	}
-	for _, item := range w {
-		if err := wire.WriteVarBytes(buf, 0, item); err != nil {
-			return err
-		}
-	}
-	return nil
 }
