@@ -4,11 +4,13 @@ import (
 	"context"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/cairn-mpc/cairn/chains"
 	"github.com/cairn-mpc/cairn/custody"
+	"github.com/cairn-mpc/cairn/custody/events"
 	"github.com/cairn-mpc/cairn/mpc"
 )
 
@@ -63,4 +65,23 @@ func (f *fixture) withChain(t testing.TB, c chains.Chain) *custody.Service {
 	cfg := f.env.Config
 	cfg.Chains = reg
 	return f.env.Start(t, cfg)
+}
+
+// eventsOf collects the types of the next n events about subject from sub,
+// in order, failing the test if they do not come within 10 s.
+func eventsOf(t *testing.T, sub <-chan events.Event, subject string, n int) []string {
+	t.Helper()
+	var seen []string
+	deadline := time.After(10 * time.Second)
+	for len(seen) < n {
+		select {
+		case e := <-sub:
+			if e.Subject == subject {
+				seen = append(seen, e.Type)
+			}
+		case <-deadline:
+			t.Fatalf("events so far: %v", seen)
+		}
+	}
+	return seen
 }

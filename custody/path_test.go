@@ -353,17 +353,7 @@ func TestPoliciesPermissionsEvents(t *testing.T) {
 	assert.ErrorIs(t, err, custody.ErrForbidden)
 
 	// Subscribers saw r's steps, in order.
-	var seen []string
-	for len(seen) < 5 {
-		select {
-		case e := <-sub:
-			if e.Subject == r.ID {
-				seen = append(seen, e.Type)
-			}
-		case <-time.After(10 * time.Second):
-			t.Fatalf("events so far: %v", seen)
-		}
-	}
+	seen := eventsOf(t, sub, r.ID, 5)
 	assert.Equal(t, []string{"request.submitted", "request.approved", "request.signing", "request.signed", "request.broadcasted"}, seen)
 	require.NoError(t, svc.VerifyAuditLog(ctx))
 }

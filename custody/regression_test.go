@@ -6,7 +6,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -179,17 +178,7 @@ func TestEventsForEveryStep(t *testing.T) {
 	require.NoError(t, err)
 	r = f.confirm(t, r)
 	want := []string{"request.submitted", "request.approved", "request.signing", "request.signed", "request.broadcasted", "request.confirmed"}
-	var seen []string
-	for len(seen) < len(want) {
-		select {
-		case e := <-sub:
-			if e.Subject == r.ID {
-				seen = append(seen, e.Type)
-			}
-		case <-time.After(10 * time.Second):
-			t.Fatalf("events so far: %v", seen)
-		}
-	}
+	seen := eventsOf(t, sub, r.ID, len(want))
 	assert.Equal(t, want, seen)
 }
 
