@@ -43,10 +43,9 @@ func ParseAddress(name string, params *chaincfg.Params, s string) (btcutil.Addre
 
 // addressReason says why btcutil refused s, as far as can be told.
 func addressReason(s string, params *chaincfg.Params, err error) string {
-	others := []*chaincfg.Params{&chaincfg.MainNetParams, &chaincfg.TestNet3Params, &chaincfg.SigNetParams, &chaincfg.RegressionNetParams}
 	if i := strings.LastIndexByte(s, '1'); i > 0 {
 		hrp := strings.ToLower(s[:i])
-		for _, o := range others {
+		for _, o := range allParams {
 			if hrp == o.Bech32HRPSegwit && hrp != params.Bech32HRPSegwit {
 				return "wrong network"
 			}
@@ -56,7 +55,7 @@ func addressReason(s string, params *chaincfg.Params, err error) string {
 		if v == params.PubKeyHashAddrID || v == params.ScriptHashAddrID {
 			return "wrong length"
 		}
-		for _, o := range others {
+		for _, o := range allParams {
 			if v == o.PubKeyHashAddrID || v == o.ScriptHashAddrID {
 				return "wrong network"
 			}

@@ -20,6 +20,9 @@ var (
 	Regtest = network("Bitcoin Regtest", &chaincfg.RegressionNetParams, true)
 )
 
+// allParams are btcd's parameters of every network in Networks().
+var allParams = []*chaincfg.Params{&chaincfg.MainNetParams, &chaincfg.TestNet3Params, &chaincfg.SigNetParams, &chaincfg.RegressionNetParams}
+
 // Networks lists the Bitcoin networks.
 func Networks() []chains.Network { return []chains.Network{Mainnet, Testnet, Signet, Regtest} }
 
@@ -28,7 +31,7 @@ func Params(n chains.Network) (*chaincfg.Params, error) {
 	if n.Family != chains.Bitcoin {
 		return nil, fmt.Errorf("%w: %q is not a Bitcoin network", chains.ErrUnknownNetwork, n.Name)
 	}
-	for _, p := range []*chaincfg.Params{&chaincfg.MainNetParams, &chaincfg.TestNet3Params, &chaincfg.SigNetParams, &chaincfg.RegressionNetParams} {
+	for _, p := range allParams {
 		if p.Name == n.ChainID {
 			return p, nil
 		}
