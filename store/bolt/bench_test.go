@@ -73,14 +73,7 @@ const benchRecords = 1000
 func BenchmarkSealedShareRead(b *testing.B) {
 	db, sealer, share := benchStore(b)
 	ctx := b.Context()
-	require.NoError(b, db.Update(ctx, func(tx store.Tx) error {
-		for i := range benchRecords {
-			if err := store.PutSealed(ctx, tx, sealer, "shares", benchKey(i), shareRef(i), share); err != nil {
-				return err
-			}
-		}
-		return nil
-	}))
+	putSealedShares(b, db, sealer, share)
 	i := 0
 	for b.Loop() {
 		i = (i + 1) % benchRecords
@@ -99,14 +92,7 @@ func BenchmarkSealedShareRead(b *testing.B) {
 func BenchmarkSealedShareReadParallel(b *testing.B) {
 	db, sealer, share := benchStore(b)
 	ctx := b.Context()
-	require.NoError(b, db.Update(ctx, func(tx store.Tx) error {
-		for i := range benchRecords {
-			if err := store.PutSealed(ctx, tx, sealer, "shares", benchKey(i), shareRef(i), share); err != nil {
-				return err
-			}
-		}
-		return nil
-	}))
+	putSealedShares(b, db, sealer, share)
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		i := 0
@@ -144,6 +130,20 @@ func BenchmarkRawRead(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// putSealedShares stores benchRecords sealed copies of share.
+func putSealedShares(b *testing.B, db store.Store, sealer *store.Sealer, share []byte) {
+	b.Helper()
+	ctx := b.Context()
+	require.NoError(b, db.Update(ctx, func(tx store.Tx) error {
+		for i := range benchRecords {
+			if err := store.PutSealed(ctx, tx, sealer, "shares", benchKey(i), shareRef(i), share); err != nil {
+				return err
+			}
+		}
+		return nil
+	}))
 }
 
 func shareRef(i int) store.RecordRef {
