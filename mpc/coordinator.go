@@ -472,10 +472,7 @@ func (c *Coordinator) Sign(ctx context.Context, r SignRequest) (*Signature, erro
 		}
 	}
 	want := info.PublicKey
-	req := &ceremonyRequest{Op: opSign, KeyID: info.ID, Scheme: string(info.Scheme), Threshold: uint16(info.Threshold), Message: r.Message, Evidence: r.Evidence}
-	for _, p := range info.Parties {
-		req.Parties = append(req.Parties, partyRef{ID: uint16(p.ID), Node: string(p.Node)})
-	}
+	req := &ceremonyRequest{Op: opSign, KeyID: info.ID, Scheme: string(info.Scheme), Threshold: uint16(info.Threshold), Parties: info.partyRefs(), Message: r.Message, Evidence: r.Evidence}
 	if r.Taproot != nil {
 		if info.Scheme != Schnorr {
 			return nil, fmt.Errorf("mpc: a Taproot tweak needs a %s key, not %s", Schnorr, info.Scheme)
@@ -510,20 +507,10 @@ func (c *Coordinator) Sign(ctx context.Context, r SignRequest) (*Signature, erro
 		total.Attempts = attempt
 		cerr := c.failures("sign", info.ID, attempt, got, missing, req.Parties)
 		if cerr == nil {
-			sig := got[nodes[0]].Signature
-			for _, n := range nodes {
-				if !bytes.Equal(got[n].Signature, sig) {
-					cerr = &CeremonyError{Op: "sign", KeyID: info.ID, Attempts: attempt, Err: fmt.Errorf("%w: signers returned different signatures", round.ErrEquivocation)}
-					break
-				}
+			if sig, ok := agreedSignature(got, nodes); ok {
+				return c.verified(info, want, r.Message, sig, nodes)
 			}
-			if cerr == nil {
-				if err := verifySignature(info.Scheme, want, r.Message, sig); err != nil {
-					return nil, fmt.Errorf("mpc: signature of key %s does not verify: %w", info.ID, err)
-				}
-				c.healthy(nodes)
-				return &Signature{KeyID: info.ID, Scheme: info.Scheme, PublicKey: want, Bytes: sig, Signers: nodes}, nil
-			}
+			cerr = &CeremonyError{Op: "sign", KeyID: info.ID, Attempts: attempt, Err: fmt.Errorf("%w: signers returned different signatures", round.ErrEquivocation)}
 		}
 		c.log.Warn("mpc: signing attempt failed", "key", info.ID, "attempt", attempt, "err", cerr)
 		total.merge(cerr)
@@ -545,6 +532,28 @@ func (c *Coordinator) Sign(ctx context.Context, r SignRequest) (*Signature, erro
 	}
 	total.Err = errors.Join(ErrNoQuorum, total.Err)
 	return nil, total
+}
+
+// agreedSignature returns the signature every node of a quorum returned, and
+// false if they returned different ones.
+func agreedSignature(got map[transport.NodeID]ceremonyResponse, nodes []transport.NodeID) ([]byte, bool) {
+	sig := got[nodes[0]].Signature
+	for _, n := range nodes[1:] {
+		if !bytes.Equal(got[n].Signature, sig) {
+			return nil, false
+		}
+	}
+	return sig, true
+}
+
+// verified checks the signature a quorum agreed on under pub, the key it
+// must verify under, and returns it.
+func (c *Coordinator) verified(info *KeyInfo, pub, msg, sig []byte, nodes []transport.NodeID) (*Signature, error) {
+	if err := verifySignature(info.Scheme, pub, msg, sig); err != nil {
+		return nil, fmt.Errorf("mpc: signature of key %s does not verify: %w", info.ID, err)
+	}
+	c.healthy(nodes)
+	return &Signature{KeyID: info.ID, Scheme: info.Scheme, PublicKey: pub, Bytes: sig, Signers: nodes}, nil
 }
 
 // merge adds what one attempt learned to the call's error.

@@ -226,6 +226,15 @@ func verifyingKey(suite *frost.Suite, group curve.Point) []byte {
 	return group.Bytes()
 }
 
+// partyRefs is the key's party set as a ceremony request carries it.
+func (k *KeyInfo) partyRefs() []partyRef {
+	out := make([]partyRef, len(k.Parties))
+	for i, p := range k.Parties {
+		out[i] = partyRef{ID: uint16(p.ID), Node: string(p.Node)}
+	}
+	return out
+}
+
 func (k *KeyInfo) node(id round.PartyID) transport.NodeID {
 	i := slices.IndexFunc(k.Parties, func(p KeyParty) bool { return p.ID == id })
 	if i < 0 {

@@ -37,16 +37,14 @@ func (c *Coordinator) Presign(ctx context.Context, keyID string, n int) (int, er
 	if info.Scheme != ECDSA {
 		return 0, fmt.Errorf("mpc: presignatures are for %s keys, not %s", ECDSA, info.Scheme)
 	}
+	parties := info.partyRefs()
 	made := 0
 	for made < n {
 		quorum := c.quorum(info, nil)
 		if len(quorum) < info.Threshold {
 			return made, &CeremonyError{Op: "presign", KeyID: keyID, Err: ErrNoQuorum}
 		}
-		req := &ceremonyRequest{Op: opPresign, KeyID: info.ID, Scheme: string(info.Scheme), Threshold: uint16(info.Threshold)}
-		for _, p := range info.Parties {
-			req.Parties = append(req.Parties, partyRef{ID: uint16(p.ID), Node: string(p.Node)})
-		}
+		req := &ceremonyRequest{Op: opPresign, KeyID: info.ID, Scheme: string(info.Scheme), Threshold: uint16(info.Threshold), Parties: parties}
 		nodes := make([]transport.NodeID, len(quorum))
 		for i, p := range quorum {
 			req.Signers = append(req.Signers, uint16(p.ID))
@@ -126,10 +124,7 @@ func (c *Coordinator) signPresigned(ctx context.Context, info *KeyInfo, r SignRe
 	if err != nil || entry == nil {
 		return nil, err
 	}
-	req := &ceremonyRequest{Op: opSignPresigned, KeyID: info.ID, Scheme: string(info.Scheme), Threshold: uint16(info.Threshold), Message: r.Message, Signers: entry.Signers, Presig: entry.ID, Evidence: r.Evidence}
-	for _, p := range info.Parties {
-		req.Parties = append(req.Parties, partyRef{ID: uint16(p.ID), Node: string(p.Node)})
-	}
+	req := &ceremonyRequest{Op: opSignPresigned, KeyID: info.ID, Scheme: string(info.Scheme), Threshold: uint16(info.Threshold), Parties: info.partyRefs(), Message: r.Message, Signers: entry.Signers, Presig: entry.ID, Evidence: r.Evidence}
 	var nodes []transport.NodeID
 	for _, id := range entry.Signers {
 		nodes = append(nodes, info.node(round.PartyID(id)))
@@ -146,15 +141,9 @@ func (c *Coordinator) signPresigned(ctx context.Context, info *KeyInfo, r SignRe
 		}
 		return nil, nil
 	}
-	sig := got[nodes[0]].Signature
-	for _, n := range nodes {
-		if string(got[n].Signature) != string(sig) {
-			return nil, nil
-		}
+	sig, ok := agreedSignature(got, nodes)
+	if !ok {
+		return nil, nil
 	}
-	if err := verifySignature(info.Scheme, info.PublicKey, r.Message, sig); err != nil {
-		return nil, fmt.Errorf("mpc: signature of key %s does not verify: %w", info.ID, err)
-	}
-	c.healthy(nodes)
-	return &Signature{KeyID: info.ID, Scheme: info.Scheme, PublicKey: info.PublicKey, Bytes: sig, Signers: nodes}, nil
+	return c.verified(info, info.PublicKey, r.Message, sig, nodes)
 }
