@@ -130,14 +130,9 @@ func BenchmarkKeygen3of5(b *testing.B) {
 	cpu0 := processCPU()
 	for b.Loop() {
 		sess := freshSession(b, "ecdsa-keygen", parties)
-		start := map[round.PartyID]roundtest.Party{}
-		for _, id := range parties {
-			r, out, err := NewKeygen(KeygenConfig{Session: sess, Self: id, Parties: parties, Threshold: 3, Evidence: net.Keyring})
-			if err != nil {
-				b.Fatal(err)
-			}
-			start[id] = roundtest.Party{Round: r, Out: out}
-		}
+		start := startAll(b, parties, func(id round.PartyID) (round.Round, []round.Message, error) {
+			return NewKeygen(KeygenConfig{Session: sess, Self: id, Parties: parties, Threshold: 3, Evidence: net.Keyring})
+		})
 		drive(b, start, st)
 		n++
 	}
@@ -215,14 +210,9 @@ func BenchmarkKeygen3of5Parallel(b *testing.B) {
 	cpu0 := processCPU()
 	for b.Loop() {
 		sess := freshSession(b, "ecdsa-keygen", parties)
-		start := map[round.PartyID]roundtest.Party{}
-		for _, id := range parties {
-			r, out, err := NewKeygen(KeygenConfig{Session: sess, Self: id, Parties: parties, Threshold: 3, Evidence: net.Keyring})
-			if err != nil {
-				b.Fatal(err)
-			}
-			start[id] = roundtest.Party{Round: r, Out: out}
-		}
+		start := startAll(b, parties, func(id round.PartyID) (round.Round, []round.Message, error) {
+			return NewKeygen(KeygenConfig{Session: sess, Self: id, Parties: parties, Threshold: 3, Evidence: net.Keyring})
+		})
 		res := driveParallel(b, start)
 		if _, ok := res[1].(*KeyShare); !ok {
 			b.Fatal("no key share")
@@ -240,14 +230,9 @@ func BenchmarkSign3of5Parallel(b *testing.B) {
 	cpu0 := processCPU()
 	for b.Loop() {
 		sess := freshSession(b, "ecdsa-sign", signers)
-		start := map[round.PartyID]roundtest.Party{}
-		for _, id := range signers {
-			r, out, err := NewSigning(keys[id], SignRequest{Session: sess, Signers: signers, Digest: digest[:]}, Config{})
-			if err != nil {
-				b.Fatal(err)
-			}
-			start[id] = roundtest.Party{Round: r, Out: out}
-		}
+		start := startAll(b, signers, func(id round.PartyID) (round.Round, []round.Message, error) {
+			return NewSigning(keys[id], SignRequest{Session: sess, Signers: signers, Digest: digest[:]}, Config{})
+		})
 		res := driveParallel(b, start)
 		if _, ok := res[1].(*Signature); !ok {
 			b.Fatal("no signature")
@@ -265,14 +250,9 @@ func BenchmarkSign3of5(b *testing.B) {
 	cpu0 := processCPU()
 	for b.Loop() {
 		sess := freshSession(b, "ecdsa-sign", signers)
-		start := map[round.PartyID]roundtest.Party{}
-		for _, id := range signers {
-			r, out, err := NewSigning(keys[id], SignRequest{Session: sess, Signers: signers, Digest: digest[:]}, Config{})
-			if err != nil {
-				b.Fatal(err)
-			}
-			start[id] = roundtest.Party{Round: r, Out: out}
-		}
+		start := startAll(b, signers, func(id round.PartyID) (round.Round, []round.Message, error) {
+			return NewSigning(keys[id], SignRequest{Session: sess, Signers: signers, Digest: digest[:]}, Config{})
+		})
 		res := drive(b, start, st)
 		if _, ok := res[1].(*Signature); !ok {
 			b.Fatal("no signature")
@@ -290,14 +270,9 @@ func BenchmarkPresign3of5(b *testing.B) {
 	cpu0 := processCPU()
 	for b.Loop() {
 		sess := freshSession(b, "ecdsa-presign", signers)
-		start := map[round.PartyID]roundtest.Party{}
-		for _, id := range signers {
-			r, out, err := NewPresigning(keys[id], SignRequest{Session: sess, Signers: signers}, Config{})
-			if err != nil {
-				b.Fatal(err)
-			}
-			start[id] = roundtest.Party{Round: r, Out: out}
-		}
+		start := startAll(b, signers, func(id round.PartyID) (round.Round, []round.Message, error) {
+			return NewPresigning(keys[id], SignRequest{Session: sess, Signers: signers}, Config{})
+		})
 		drive(b, start, st)
 		n++
 	}
@@ -316,14 +291,9 @@ func BenchmarkOnline3of5(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
 		sess := freshSession(b, "ecdsa-presign", signers)
-		start := map[round.PartyID]roundtest.Party{}
-		for _, id := range signers {
-			r, out, err := NewPresigning(keys[id], SignRequest{Session: sess, Signers: signers}, Config{})
-			if err != nil {
-				b.Fatal(err)
-			}
-			start[id] = roundtest.Party{Round: r, Out: out}
-		}
+		start := startAll(b, signers, func(id round.PartyID) (round.Round, []round.Message, error) {
+			return NewPresigning(keys[id], SignRequest{Session: sess, Signers: signers}, Config{})
+		})
 		pres := drive(b, start, nil)
 		online := freshSession(b, "ecdsa-online", signers)
 		b.StartTimer()

@@ -27,6 +27,19 @@ func freshSession(t testing.TB, protocol string, parties []round.PartyID) round.
 	return round.NewSessionID(protocol, nil, parties, nonce)
 }
 
+// startAll makes each party's first round with start, failing t on any
+// error.
+func startAll(t testing.TB, parties []round.PartyID, start func(id round.PartyID) (round.Round, []round.Message, error)) map[round.PartyID]roundtest.Party {
+	t.Helper()
+	out := map[round.PartyID]roundtest.Party{}
+	for _, id := range parties {
+		r, msgs, err := start(id)
+		require.NoError(t, err)
+		out[id] = roundtest.Party{Round: r, Out: msgs}
+	}
+	return out
+}
+
 // keygen runs NewKeygen among n parties with threshold t in one process.
 func keygen(t testing.TB, tt, n int) map[round.PartyID]*KeyShare {
 	t.Helper()
@@ -43,13 +56,9 @@ func keygen(t testing.TB, tt, n int) map[round.PartyID]*KeyShare {
 		return []round.Message{m}
 	}
 	sess := freshSession(t, "ecdsa-keygen", parties)
-	start := map[round.PartyID]roundtest.Party{}
-	for _, id := range parties {
-		r, out, err := NewKeygen(KeygenConfig{Session: sess, Self: id, Parties: parties, Threshold: tt, Evidence: net.Keyring})
-		require.NoError(t, err)
-		start[id] = roundtest.Party{Round: r, Out: out}
-	}
-	res, err := net.Run(start)
+	res, err := net.Run(startAll(t, parties, func(id round.PartyID) (round.Round, []round.Message, error) {
+		return NewKeygen(KeygenConfig{Session: sess, Self: id, Parties: parties, Threshold: tt, Evidence: net.Keyring})
+	}))
 	require.NoError(t, err)
 	out := map[round.PartyID]*KeyShare{}
 	for id, r := range res {

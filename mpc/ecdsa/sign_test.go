@@ -19,13 +19,7 @@ import (
 // round. It returns the results and the first error.
 func run(t testing.TB, net *roundtest.Network, signers []round.PartyID, start func(id round.PartyID) (round.Round, []round.Message, error)) (map[round.PartyID]any, error) {
 	t.Helper()
-	parties := map[round.PartyID]roundtest.Party{}
-	for _, id := range signers {
-		r, out, err := start(id)
-		require.NoError(t, err)
-		parties[id] = roundtest.Party{Round: r, Out: out}
-	}
-	return net.Run(parties)
+	return net.Run(startAll(t, signers, start))
 }
 
 func sign(t testing.TB, keys map[round.PartyID]*KeyShare, signers []round.PartyID, digest []byte, intercept func(round.Message, round.PartyID) []round.Message) (map[round.PartyID]any, error) {
