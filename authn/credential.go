@@ -211,8 +211,17 @@ func newWebAuthnUser(tx store.Tx, id *identityRecord) (*webAuthnUser, error) {
 	if err != nil {
 		return nil, err
 	}
+	return webAuthnUserOf(id, recs)
+}
+
+// webAuthnUserOf makes an adapter of the passkeys among recs, id's
+// unrevoked credentials.
+func webAuthnUserOf(id *identityRecord, recs []*credentialRecord) (*webAuthnUser, error) {
 	u := &webAuthnUser{id: id}
 	for _, r := range recs {
+		if r.Kind != Passkey {
+			continue
+		}
 		wc, err := r.webAuthn()
 		if err != nil {
 			return nil, err

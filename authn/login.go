@@ -46,7 +46,7 @@ func (s *Service) beginAssertion(ctx context.Context, principal, what string, ne
 			return fmt.Errorf("%w: %s has no credential to %s", ErrNoCredential, principal, what)
 		}
 		rec := newRecord()
-		options, err := s.requestOptions(tx, ident, rec.Challenge)
+		options, err := s.requestOptions(ident, creds, rec.Challenge)
 		if err != nil {
 			return err
 		}
@@ -85,10 +85,11 @@ func (s *Service) BeginDiscoverableLogin(ctx context.Context) (*Challenge, error
 	return challengeFor(rec, options, nil), nil
 }
 
-// requestOptions returns navigator.credentials.get() options for ident's
-// passkeys over challenge, or nil if it has none.
-func (s *Service) requestOptions(tx store.Tx, ident *identityRecord, challenge []byte) (json.RawMessage, error) {
-	user, err := newWebAuthnUser(tx, ident)
+// requestOptions returns navigator.credentials.get() options over
+// challenge for the passkeys among creds, ident's unrevoked credentials,
+// or nil if there are none.
+func (s *Service) requestOptions(ident *identityRecord, creds []*credentialRecord, challenge []byte) (json.RawMessage, error) {
+	user, err := webAuthnUserOf(ident, creds)
 	if err != nil || len(user.creds) == 0 {
 		return nil, err
 	}
