@@ -494,12 +494,17 @@ func (s *Signer) serveSign(ctx context.Context, id [16]byte, req *ceremonyReques
 		}
 		tr = &frost.Taproot{MerkleRoot: req.Merkle}
 	}
-	pub, err := k.frost.VerifyingKey(tr)
-	if err != nil {
-		return failure(codeBadRequest, err.Error())
-	}
-	if resp := s.gate(ctx, req, k, pub); resp != nil {
-		return resp
+	if s.cfg.Gate != nil {
+		// The key the signature will verify under is derived for the gate
+		// only: NewSigning derives it again, with the signers' shares, and
+		// a Taproot tweak costs two base-point multiplications.
+		pub, err := k.frost.VerifyingKey(tr)
+		if err != nil {
+			return failure(codeBadRequest, err.Error())
+		}
+		if resp := s.gate(ctx, req, k, pub); resp != nil {
+			return resp
+		}
 	}
 	sid := round.NewSessionID(frost.Protocol, []byte(req.KeyID), signers, id[:])
 	if err := s.claimSession(ctx, sid, req.Deadline); err != nil {
