@@ -27,31 +27,21 @@ func pick(hs []*handCeremony, sel uint8) (*handCeremony, round.PartyID) {
 	return hs[sel%2], round.PartyID(2 + sel>>1%2)
 }
 
-func FuzzDealing(f *testing.F) {
-	hs := fuzzCeremonies(f, 1)
-	for i, h := range hs {
-		for _, from := range []round.PartyID{2, 3} {
-			f.Add(uint8(i)|uint8(from-2)<<1, h.message(f, 1, from, round.Broadcast).Payload)
-		}
-	}
-	f.Fuzz(func(t *testing.T, sel uint8, payload []byte) {
-		h, from := pick(hs, sel)
-		m := h.message(t, 1, from, round.Broadcast)
-		m.Payload = payload
-		_, _ = storeChecked(t, h.rounds[1], m)
-	})
-}
+func FuzzDealing(f *testing.F) { fuzzBroadcast(f, 1) }
 
-func FuzzOpening(f *testing.F) {
-	hs := fuzzCeremonies(f, 2)
+func FuzzOpening(f *testing.F) { fuzzBroadcast(f, 2) }
+
+// fuzzBroadcast fuzzes the round-rnd broadcast, seeded with the real ones.
+func fuzzBroadcast(f *testing.F, rnd uint16) {
+	hs := fuzzCeremonies(f, rnd)
 	for i, h := range hs {
 		for _, from := range []round.PartyID{2, 3} {
-			f.Add(uint8(i)|uint8(from-2)<<1, h.message(f, 2, from, round.Broadcast).Payload)
+			f.Add(uint8(i)|uint8(from-2)<<1, h.message(f, rnd, from, round.Broadcast).Payload)
 		}
 	}
 	f.Fuzz(func(t *testing.T, sel uint8, payload []byte) {
 		h, from := pick(hs, sel)
-		m := h.message(t, 2, from, round.Broadcast)
+		m := h.message(t, rnd, from, round.Broadcast)
 		m.Payload = payload
 		_, _ = storeChecked(t, h.rounds[1], m)
 	})
