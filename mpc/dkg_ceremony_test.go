@@ -114,20 +114,19 @@ func rewriteFields(payload []byte, f func(fields []any) []any) []byte {
 // protocol messages of round rnd (broadcast or direct, as selected) to the
 // given recipients (nil: all) with edit.
 func (c *cluster) malicious(bad round.PartyID, rnd uint16, broadcast bool, to []round.PartyID, edit func([]byte) []byte) map[round.PartyID]Conn {
-	return map[round.PartyID]Conn{bad: &tamperConn{Conn: c.net.Endpoint(node(bad)), c: c, self: bad,
-		rewrite: func(dst transport.NodeID, m round.Message, echo bool) (round.Message, bool) {
-			if echo || m.Round != rnd || m.IsBroadcast() != broadcast {
-				return m, true
-			}
-			hit := to == nil
-			for _, p := range to {
-				hit = hit || node(p) == dst
-			}
-			if hit {
-				m.Payload = edit(m.Payload)
-			}
+	return c.tamper(bad, func(dst transport.NodeID, m round.Message, echo bool) (round.Message, bool) {
+		if echo || m.Round != rnd || m.IsBroadcast() != broadcast {
 			return m, true
-		}}}
+		}
+		hit := to == nil
+		for _, p := range to {
+			hit = hit || node(p) == dst
+		}
+		if hit {
+			m.Payload = edit(m.Payload)
+		}
+		return m, true
+	})
 }
 
 func TestDKGMaliciousParty(t *testing.T) {

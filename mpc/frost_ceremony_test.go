@@ -207,10 +207,9 @@ func TestSignMaliciousParty(t *testing.T) {
 	})
 
 	t.Run("missing nonce commitment", func(t *testing.T) {
-		conns := c.malicious(bad, 1, true, nil, nil)
-		conns[bad].(*tamperConn).rewrite = func(_ transport.NodeID, m round.Message, echo bool) (round.Message, bool) {
+		conns := c.tamper(bad, func(_ transport.NodeID, m round.Message, echo bool) (round.Message, bool) {
 			return m, m.Round != 1 || echo // never sends its commitment
-		}
+		})
 		res := c.runSignWithin(keys, signers, msg, conns, 300*time.Millisecond)
 		for _, id := range signers {
 			if id != bad {

@@ -192,16 +192,17 @@ type tamperConn struct {
 	rewrite func(to transport.NodeID, m round.Message, echo bool) (round.Message, bool)
 }
 
+// tamper returns the conns that make party bad a tamperConn with rewrite.
+func (c *cluster) tamper(bad round.PartyID, rewrite func(to transport.NodeID, m round.Message, echo bool) (round.Message, bool)) map[round.PartyID]Conn {
+	return map[round.PartyID]Conn{bad: &tamperConn{Conn: c.net.Endpoint(node(bad)), c: c, self: bad, rewrite: rewrite}}
+}
+
 func (tc *tamperConn) Send(ctx context.Context, to transport.NodeID, payload []byte) error {
 	sess, sealed, err := decodeFrame(payload)
 	if err != nil {
 		return err
 	}
-	ring := round.Keyring{}
-	for _, p := range tc.c.peers {
-		ring[p.ID] = p.Key
-	}
-	m, echo, err := round.Open(ring.Key, sealed)
+	m, echo, err := round.Open(tc.c.keyring().Key, sealed)
 	if err != nil {
 		return err
 	}
@@ -232,13 +233,12 @@ func TestRunnerCatchesEquivocation(t *testing.T) {
 	t.Parallel()
 	c := newCluster(t, 4)
 	bad := round.PartyID(2)
-	conns := map[round.PartyID]Conn{bad: &tamperConn{Conn: c.net.Endpoint(node(bad)), c: c, self: bad,
-		rewrite: func(to transport.NodeID, m round.Message, echo bool) (round.Message, bool) {
-			if m.IsBroadcast() && !echo && to == node(4) {
-				m.Payload = be(99) // party 4 sees a different broadcast from everyone else
-			}
-			return m, true
-		}}}
+	conns := c.tamper(bad, func(to transport.NodeID, m round.Message, echo bool) (round.Message, bool) {
+		if m.IsBroadcast() && !echo && to == node(4) {
+			m.Payload = be(99) // party 4 sees a different broadcast from everyone else
+		}
+		return m, true
+	})
 	ctx, cancel := context.WithTimeout(context.Background(), scaled(10*time.Second))
 	defer cancel()
 	res := c.run(ctx, conns, nil)
@@ -256,13 +256,12 @@ func TestRunnerInvalidBroadcastToOnePeer(t *testing.T) {
 	t.Parallel()
 	c := newCluster(t, 4)
 	bad := round.PartyID(1)
-	conns := map[round.PartyID]Conn{bad: &tamperConn{Conn: c.net.Endpoint(node(bad)), c: c, self: bad,
-		rewrite: func(to transport.NodeID, m round.Message, echo bool) (round.Message, bool) {
-			if m.IsBroadcast() && !echo && to == node(3) {
-				m.Payload = []byte{1} // the round refuses this
-			}
-			return m, true
-		}}}
+	conns := c.tamper(bad, func(to transport.NodeID, m round.Message, echo bool) (round.Message, bool) {
+		if m.IsBroadcast() && !echo && to == node(3) {
+			m.Payload = []byte{1} // the round refuses this
+		}
+		return m, true
+	})
 	ctx, cancel := context.WithTimeout(context.Background(), scaled(10*time.Second))
 	defer cancel()
 	res := c.run(ctx, conns, nil)
@@ -275,22 +274,21 @@ func TestRunnerBlamesForgedEcho(t *testing.T) {
 	t.Parallel()
 	c := newCluster(t, 3)
 	bad := round.PartyID(3)
-	conns := map[round.PartyID]Conn{bad: &tamperConn{Conn: c.net.Endpoint(node(bad)), c: c, self: bad,
-		rewrite: func(to transport.NodeID, m round.Message, echo bool) (round.Message, bool) {
-			if echo && to == node(1) {
-				entries, err := decodeEcho(m.Payload)
-				if err != nil {
-					panic(err)
-				}
-				for i := range entries {
-					if entries[i].From == 2 {
-						entries[i].Digest = make([]byte, 32) // claim party 2 broadcast something else
-					}
-				}
-				m.Payload = mustMarshalEcho(entries)
+	conns := c.tamper(bad, func(to transport.NodeID, m round.Message, echo bool) (round.Message, bool) {
+		if echo && to == node(1) {
+			entries, err := decodeEcho(m.Payload)
+			if err != nil {
+				panic(err)
 			}
-			return m, true
-		}}}
+			for i := range entries {
+				if entries[i].From == 2 {
+					entries[i].Digest = make([]byte, 32) // claim party 2 broadcast something else
+				}
+			}
+			m.Payload = mustMarshalEcho(entries)
+		}
+		return m, true
+	})
 	ctx, cancel := context.WithTimeout(context.Background(), scaled(10*time.Second))
 	defer cancel()
 	res := c.run(ctx, conns, nil)
@@ -301,13 +299,12 @@ func TestRunnerBlamesRoundRefusal(t *testing.T) {
 	t.Parallel()
 	c := newCluster(t, 3)
 	bad := round.PartyID(1)
-	conns := map[round.PartyID]Conn{bad: &tamperConn{Conn: c.net.Endpoint(node(bad)), c: c, self: bad,
-		rewrite: func(to transport.NodeID, m round.Message, echo bool) (round.Message, bool) {
-			if !m.IsBroadcast() {
-				m.Payload = []byte{1}
-			}
-			return m, true
-		}}}
+	conns := c.tamper(bad, func(to transport.NodeID, m round.Message, echo bool) (round.Message, bool) {
+		if !m.IsBroadcast() {
+			m.Payload = []byte{1}
+		}
+		return m, true
+	})
 	ctx, cancel := context.WithTimeout(context.Background(), scaled(10*time.Second))
 	defer cancel()
 	res := c.run(ctx, conns, nil)
@@ -328,11 +325,10 @@ func TestRunnerSessionAndMembership(t *testing.T) {
 		c := newCluster(t, 3)
 		bad := round.PartyID(3)
 		other := round.NewSessionID("sum", []byte("k"), c.parties, []byte("other"))
-		conns := map[round.PartyID]Conn{bad: &tamperConn{Conn: c.net.Endpoint(node(bad)), c: c, self: bad,
-			rewrite: func(to transport.NodeID, m round.Message, echo bool) (round.Message, bool) {
-				m.Session = other // signed for another session, framed for this one
-				return m, true
-			}}}
+		conns := c.tamper(bad, func(to transport.NodeID, m round.Message, echo bool) (round.Message, bool) {
+			m.Session = other // signed for another session, framed for this one
+			return m, true
+		})
 		var mu sync.Mutex
 		refused := 0
 		ctx, cancel := context.WithTimeout(context.Background(), scaled(300*time.Millisecond))
@@ -518,13 +514,12 @@ func TestRunnerComplaintNamesSender(t *testing.T) {
 	t.Parallel()
 	c := newCluster(t, 3)
 	bad := round.PartyID(1)
-	conns := map[round.PartyID]Conn{bad: &tamperConn{Conn: c.net.Endpoint(node(bad)), c: c, self: bad,
-		rewrite: func(to transport.NodeID, m round.Message, echo bool) (round.Message, bool) {
-			if m.Round == 1 && to == node(3) {
-				m.Payload = []byte{1} // party 3's round refuses this; party 2 never sees it
-			}
-			return m, true
-		}}}
+	conns := c.tamper(bad, func(to transport.NodeID, m round.Message, echo bool) (round.Message, bool) {
+		if m.Round == 1 && to == node(3) {
+			m.Payload = []byte{1} // party 3's round refuses this; party 2 never sees it
+		}
+		return m, true
+	})
 	// A deadline far beyond the test's running time: an abort that names
 	// the right party before it comes is the complaint's doing.
 	ctx, cancel := context.WithTimeout(context.Background(), scaled(time.Minute))
@@ -541,11 +536,7 @@ func TestRunnerComplaintNamesSender(t *testing.T) {
 	assert.Equal(t, round.PartyID(3), cp.Accuser)
 	assert.Equal(t, bad, cp.Accused)
 	assert.Equal(t, uint16(1), cp.Round)
-	ring := round.Keyring{}
-	for _, p := range c.peers {
-		ring[p.ID] = p.Key
-	}
-	m, err := ring.VerifyEvidence(c.session, cp.Envelope)
+	m, err := c.keyring().VerifyEvidence(c.session, cp.Envelope)
 	require.NoError(t, err, "the evidence verifies under the accused's key")
 	assert.Equal(t, bad, m.From)
 	assert.Equal(t, round.PartyID(3), m.To)
@@ -571,6 +562,11 @@ func TestRunnerComplaintVerification(t *testing.T) {
 		require.NoError(t, err)
 		return b
 	}
+	// verdict is what a running party must name, and why.
+	type verdict struct {
+		culprits []round.PartyID
+		sentinel error
+	}
 	cases := []struct {
 		name string
 		// complaint returns the session the accuser signs the complaint
@@ -579,17 +575,11 @@ func TestRunnerComplaintVerification(t *testing.T) {
 		// want maps each running party to its culprits and sentinel; nil
 		// culprits mean the complaint is refused and the run reaches its
 		// deadline for want of party 3.
-		want map[round.PartyID]struct {
-			culprits []round.PartyID
-			sentinel error
-		}
+		want map[round.PartyID]verdict
 	}{
 		{"valid complaint", func(c *cluster) (round.SessionID, []byte) {
 			return c.session, body(genuine(c))
-		}, map[round.PartyID]struct {
-			culprits []round.PartyID
-			sentinel error
-		}{
+		}, map[round.PartyID]verdict{
 			// Party 2 cannot tell a true complaint from a false one and
 			// names the accused; party 1 knows its message was the
 			// protocol's and names the accuser.
@@ -598,46 +588,31 @@ func TestRunnerComplaintVerification(t *testing.T) {
 		}},
 		{"forged envelope", func(c *cluster) (round.SessionID, []byte) {
 			return c.session, body(sealed(c, accuser, 1, accuser, c.session, 1, []byte{1}))
-		}, map[round.PartyID]struct {
-			culprits []round.PartyID
-			sentinel error
-		}{
+		}, map[round.PartyID]verdict{
 			1: {[]round.PartyID{accuser}, round.ErrBadSignature},
 			2: {[]round.PartyID{accuser}, round.ErrBadSignature},
 		}},
 		{"enclosed envelope of another session", func(c *cluster) (round.SessionID, []byte) {
 			return c.session, body(sealed(c, 1, 1, accuser, other, 1, be(1000)))
-		}, map[round.PartyID]struct {
-			culprits []round.PartyID
-			sentinel error
-		}{
+		}, map[round.PartyID]verdict{
 			1: {[]round.PartyID{accuser}, ErrInvalidComplaint},
 			2: {[]round.PartyID{accuser}, ErrInvalidComplaint},
 		}},
 		{"enclosed message to another party", func(c *cluster) (round.SessionID, []byte) {
 			return c.session, body(sealed(c, 1, 1, 2, c.session, 1, be(1000)))
-		}, map[round.PartyID]struct {
-			culprits []round.PartyID
-			sentinel error
-		}{
+		}, map[round.PartyID]verdict{
 			1: {[]round.PartyID{accuser}, ErrInvalidComplaint},
 			2: {[]round.PartyID{accuser}, ErrInvalidComplaint},
 		}},
 		{"enclosed broadcast", func(c *cluster) (round.SessionID, []byte) {
 			return c.session, body(sealed(c, 1, 1, round.Broadcast, c.session, 2, be(1000)))
-		}, map[round.PartyID]struct {
-			culprits []round.PartyID
-			sentinel error
-		}{
+		}, map[round.PartyID]verdict{
 			1: {[]round.PartyID{accuser}, ErrInvalidComplaint},
 			2: {[]round.PartyID{accuser}, ErrInvalidComplaint},
 		}},
 		{"undecodable complaint", func(c *cluster) (round.SessionID, []byte) {
 			return c.session, []byte{1, 2, 3}
-		}, map[round.PartyID]struct {
-			culprits []round.PartyID
-			sentinel error
-		}{
+		}, map[round.PartyID]verdict{
 			1: {[]round.PartyID{accuser}, round.ErrMalformed},
 			2: {[]round.PartyID{accuser}, round.ErrMalformed},
 		}},
@@ -722,10 +697,7 @@ func FuzzComplaint(f *testing.F) {
 		f.Add(b)
 	}
 	f.Add([]byte{})
-	ring := round.Keyring{}
-	for _, p := range c.peers {
-		ring[p.ID] = p.Key
-	}
+	ring := c.keyring()
 	f.Fuzz(func(t *testing.T, b []byte) {
 		r := &Runner{Conn: c.net.Endpoint(node(2)), Protocol: "fuzz", Session: c.session, Self: 2, Identity: c.keys[2], Peers: c.peers}
 		first, _ := startSum(2, c.parties, 2)
