@@ -182,3 +182,25 @@ func TestPasskeyLoginRefusals(t *testing.T) {
 		require.ErrorIs(t, err, authn.ErrWrongCredentialKind)
 	})
 }
+
+// A user with several passkeys logs in with each; the counter of one is
+// stored on that one alone.
+func TestPasskeyLoginWithEachOfSeveral(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	alice := f.user(t, "alice")
+	p1, c1 := f.passkey(t, alice.ID)
+	p2, c2 := f.passkey(t, alice.ID)
+	p2.SetCounting(true)
+	for _, p := range []*authntest.Passkey{p1, p2, p2} {
+		sess, _, err := authntest.Login(f.ctx, f.svc, p, alice.ID)
+		require.NoError(t, err)
+		assert.Equal(t, alice.ID, sess.Principal)
+	}
+	s1, err := f.svc.Credential(f.ctx, c1.ID)
+	require.NoError(t, err)
+	s2, err := f.svc.Credential(f.ctx, c2.ID)
+	require.NoError(t, err)
+	assert.Zero(t, s1.SignCount)
+	assert.Equal(t, uint32(2), s2.SignCount)
+}

@@ -39,7 +39,9 @@ func (s *Service) verifyPasskey(tx store.Tx, id *identityRecord, cred *credentia
 	if h := p.Response.UserHandle; len(h) > 0 && subtle.ConstantTimeCompare(h, id.Handle) != 1 {
 		return fmt.Errorf("%w: user handle is not %s's", ErrCredentialNotOwned, id.ID)
 	}
-	user, err := newWebAuthnUser(tx, id)
+	// go-webauthn looks the answering credential up among the user's; the
+	// session allows only cred, so cred is all it needs.
+	user, err := webAuthnUserOf(id, []*credentialRecord{cred})
 	if err != nil {
 		return err
 	}
