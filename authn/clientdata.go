@@ -62,7 +62,7 @@ func parseKeyClientData(b []byte) (keyClientData, error) {
 	switch cd.Type {
 	case KeyCreate, KeyGet, KeyRecover:
 	default:
-		return keyClientData{}, fmt.Errorf("%w: client data type %q", ErrMalformed, cd.Type)
+		return keyClientData{}, fmt.Errorf("%w: client data type %q", ErrMalformed, truncate(string(cd.Type)))
 	}
 	if !bytes.Equal(b, KeyClientData(cd.Type, cd.Challenge)) {
 		return keyClientData{}, fmt.Errorf("%w: client data is not in canonical form", ErrMalformed)

@@ -49,7 +49,7 @@ type Evidence struct {
 // ErrInvalidAssertion or ErrMalformed.
 func (e *Evidence) Verify(pub PublicKey) error {
 	if e.Binding.Principal != e.Principal {
-		return fmt.Errorf("%w: binding is for %q, evidence for %q", ErrChallengeMismatch, e.Binding.Principal, e.Principal)
+		return fmt.Errorf("%w: binding is for %q, evidence for %q", ErrChallengeMismatch, truncate(e.Binding.Principal), truncate(e.Principal))
 	}
 	if len(e.Signature) > maxAssertionSize || len(e.AuthenticatorData) > maxAssertionSize {
 		return fmt.Errorf("%w: evidence field over %d bytes", ErrTooLarge, maxAssertionSize)

@@ -2,6 +2,7 @@ package authn_test
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 
@@ -113,4 +114,15 @@ func TestEvidenceTamperingIsDetected(t *testing.T) {
 			require.ErrorIs(t, bad.UnmarshalBinary([]byte{1, 0xff}), authn.ErrMalformed)
 		})
 	}
+}
+
+// Evidence comes from outside: what it says reaches an error shortened.
+func TestEvidenceErrorQuotesShort(t *testing.T) {
+	t.Parallel()
+	ev, cred := signedEvidence(t, signerKinds[1])
+	e := *ev
+	e.Principal = strings.Repeat("m", 1<<16)
+	err := e.Verify(cred.PublicKey)
+	require.ErrorIs(t, err, authn.ErrChallengeMismatch)
+	assert.Less(t, len(err.Error()), 1024)
 }

@@ -76,7 +76,7 @@ func normalizeKey(alg Algorithm, key []byte) ([]byte, error) {
 		}
 		return append([]byte(nil), key...), nil
 	default:
-		return nil, fmt.Errorf("%w: unknown algorithm %q", ErrMalformed, alg)
+		return nil, fmt.Errorf("%w: unknown algorithm %q", ErrMalformed, truncate(string(alg)))
 	}
 }
 
