@@ -128,3 +128,50 @@ func TestSetupOnDKGShares(t *testing.T) {
 	_, _, err = NewSetup(res[1].(*KeyShare).share, SetupConfig{})
 	assert.ErrorIs(t, err, ErrInvalidRequest)
 }
+
+// The setup rounds refuse a message off their envelope: from a non-member,
+// for another session, round or recipient, a broadcast, from self, or a
+// second one from a party; every refusal but the last two names the sender.
+func TestSetupChecksEnvelope(t *testing.T) {
+	t.Parallel()
+	keys := cachedKeys(t, 2, 3)
+	sess := freshSession(t, "setup", ids(3))
+	const base = 4
+	r1, _, err := startSetup(keys[1].share, sess, base, nil)
+	require.NoError(t, err)
+	_, out2, err := startSetup(keys[2].share, sess, base, nil)
+	require.NoError(t, err)
+	var direct round.Message
+	for _, m := range out2 {
+		if m.To == 1 {
+			direct = m
+		}
+	}
+	require.Equal(t, round.PartyID(2), direct.From)
+	cases := []struct {
+		name     string
+		m        func() round.Message
+		sentinel error
+		culprits []round.PartyID
+	}{
+		{"non-member", func() round.Message { m := direct; m.From = 4; return m }, ErrNotSigner, []round.PartyID{4}},
+		{"another session", func() round.Message { m := direct; m.Session[0] ^= 1; return m }, ErrWrongSession, []round.PartyID{2}},
+		{"another round", func() round.Message { m := direct; m.Round++; return m }, round.ErrMalformed, []round.PartyID{2}},
+		{"another recipient", func() round.Message { m := direct; m.To = 3; return m }, round.ErrMalformed, []round.PartyID{2}},
+		{"broadcast", func() round.Message { m := direct; m.To = round.Broadcast; return m }, round.ErrMalformed, []round.PartyID{2}},
+		{"from self", func() round.Message { m := direct; m.From = 1; return m }, round.ErrMalformed, nil},
+	}
+	for _, tc := range cases {
+		err := r1.Store(tc.m())
+		var re *round.Error
+		require.ErrorAs(t, err, &re, tc.name)
+		assert.ErrorIs(t, err, tc.sentinel, tc.name)
+		assert.Equal(t, tc.culprits, re.Culprits, tc.name)
+	}
+	require.NoError(t, r1.Store(direct))
+	err = r1.Store(direct)
+	assert.ErrorIs(t, err, ErrDuplicateMessage)
+	var re *round.Error
+	require.ErrorAs(t, err, &re)
+	assert.Empty(t, re.Culprits)
+}
