@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"slices"
 
 	"github.com/cairn-mpc/cairn/internal/curve"
 	"github.com/cairn-mpc/cairn/internal/wire"
@@ -256,19 +255,17 @@ func (r *setupRound) blame(err error, reason string, culprit round.PartyID) erro
 // changes nothing here either.
 func (r *setupRound) Store(m round.Message) error {
 	n, self := r.Number(), r.share.Self
+	if r.done {
+		return finalized(n)
+	}
+	if err := check(self, r.session, r.others, m, n); err != nil {
+		return err
+	}
 	switch {
-	case r.done:
-		return &round.Error{Protocol: Protocol, Round: n, Reason: "round already finalized"}
-	case m.From == self:
-		return &round.Error{Protocol: Protocol, Round: n, Reason: "message claims to come from this party", Err: round.ErrMalformed}
-	case !slices.Contains(r.others, m.From):
-		return r.blame(ErrNotSigner, fmt.Sprintf("party %d is not a party of the key", m.From), m.From)
-	case m.Session != r.session:
-		return r.blame(ErrWrongSession, fmt.Sprintf("message for session %v", m.Session), m.From)
-	case m.Round != n || m.To != self:
-		return r.blame(round.ErrMalformed, fmt.Sprintf("round-%d message to %d delivered to round %d of party %d", m.Round, m.To, n, self), m.From)
+	case m.IsBroadcast():
+		return r.blame(round.ErrMalformed, "broadcast in a round of direct messages", m.From)
 	case r.got[m.From]:
-		return &round.Error{Protocol: Protocol, Round: n, Reason: fmt.Sprintf("second message from party %d", m.From), Err: ErrDuplicateMessage}
+		return duplicate(n, m.From)
 	}
 	j := m.From
 	var msg setupMsg
