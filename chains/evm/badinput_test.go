@@ -2,13 +2,18 @@ package evm_test
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"math/big"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/ethereum/go-ethereum/crypto"
+	"github.com/ethereum/go-ethereum/ethclient"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -193,4 +198,36 @@ func TestBadInput(t *testing.T) {
 			assert.ErrorIs(t, err, tc.want, tc.name)
 		}
 	})
+}
+
+// TestStatusOfAnIncompleteReceipt: a node that answers with a receipt
+// without a block number (a broken or hostile RPC endpoint) gets an error,
+// not a nil dereference.
+func TestStatusOfAnIncompleteReceipt(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var req struct {
+			ID     json.RawMessage `json:"id"`
+			Method string          `json:"method"`
+		}
+		if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		result := `"0x10"` // eth_blockNumber
+		if req.Method == "eth_getTransactionReceipt" {
+			result = `{"status":"0x1","cumulativeGasUsed":"0x5208","gasUsed":"0x5208","logs":[],` +
+				`"logsBloom":"0x` + strings.Repeat("00", 256) + `","transactionHash":"0x` + strings.Repeat("11", 32) + `"}`
+		}
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"jsonrpc":"2.0","id":%s,"result":%s}`, req.ID, result)
+	}))
+	t.Cleanup(srv.Close)
+	client, err := ethclient.Dial(srv.URL)
+	require.NoError(t, err)
+	t.Cleanup(client.Close)
+	chain, err := evm.New(evm.Config{Network: evm.Ethereum, Client: client})
+	require.NoError(t, err)
+	_, err = chain.Status(context.Background(), "0x"+strings.Repeat("11", 32))
+	assert.ErrorContains(t, err, "block number")
 }

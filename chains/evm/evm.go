@@ -172,6 +172,9 @@ func (c *Chain) Status(ctx context.Context, id string) (chains.Status, error) {
 	if err != nil {
 		return chains.Status{}, fmt.Errorf("evm: status of %s: %w", id, err)
 	}
+	if r.BlockNumber == nil {
+		return chains.Status{}, fmt.Errorf("evm: status of %s: the node's receipt has no block number", id)
+	}
 	tip, err := c.client.BlockNumber(ctx)
 	if err != nil {
 		return chains.Status{}, fmt.Errorf("evm: status of %s: %w", id, err)
