@@ -51,6 +51,9 @@ func (r RPC) Balance(ctx context.Context, account solana.PublicKey) (uint64, err
 	if err != nil {
 		return 0, err
 	}
+	if out == nil {
+		return 0, errors.New("solana: empty getBalance answer")
+	}
 	return out.Value, nil
 }
 

@@ -120,3 +120,17 @@ func TestRPC(t *testing.T) {
 		assert.Equal(t, tc.want, st, tc.sig.String())
 	}
 }
+
+// TestRPCNullBalance: a cluster that answers getBalance with a null result
+// (a broken or hostile endpoint) gets an error, not a nil dereference.
+func TestRPCNullBalance(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var req struct{ ID json.RawMessage }
+		_ = json.NewDecoder(r.Body).Decode(&req)
+		_ = json.NewEncoder(w).Encode(map[string]any{"jsonrpc": "2.0", "id": req.ID, "result": nil})
+	}))
+	defer srv.Close()
+	_, err := solana.RPC{C: rpc.New(srv.URL)}.Balance(context.Background(), sol.NewWallet().PublicKey())
+	assert.ErrorContains(t, err, "empty getBalance answer")
+}
